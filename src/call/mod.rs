@@ -1,0 +1,460 @@
+//! The sans-IO call core: timestamped events in, actions out. Owns no socket, no clock, no thread.
+//!
+//! Feed [`Call::handle`] with what happened (speech started/ended, a transcript with its topic hits, a
+//! DTMF digit, a ticket the store filed, the hang-up), then drain [`Call::poll_action`] until `None`.
+//! Replay and the live server run this same type; only the event source and the clock differ, which is
+//! what makes a replay show exactly what the live agent would have done.
+//!
+//! Nothing is told before it is written: escalation and callback tickets are requested with
+//! [`Action::FileTicket`], and what follows (the transfer, the callback promise) is only released when the
+//! store reports [`Event::TicketFiled`].
+
+pub mod policy;
+pub mod summary;
+
+use std::collections::VecDeque;
+
+use crate::config::{CallbackField, SupportMode};
+use crate::events::{CallEvent, Decision, EventLine};
+use crate::prompts::{PromptError, Prompts};
+use crate::tickets::{FieldValue, TicketDraft, TicketKind};
+use crate::topics::{MandatoryTopic, TopicHit};
+
+/// Whether the caller can hear the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hearing {
+    /// A live call: questions are asked one at a time and the next utterance is the answer.
+    Live,
+    /// A replayed recording: nobody hears the questions, so answers are never collected.
+    Recording,
+}
+
+/// Everything a call needs to know up front.
+#[derive(Debug, Clone)]
+pub struct CallSetup {
+    pub call_id: String,
+    /// The caller's number, when the provider or the user gave it.
+    pub caller: Option<String>,
+    pub support: SupportMode,
+    pub transfer_number: Option<String>,
+    pub contextual_summary: bool,
+    pub extra_fields: Vec<CallbackField>,
+    /// Every topic the matcher may report (to quote a topic's text in summaries).
+    pub topics: Vec<MandatoryTopic>,
+    pub prompts: Prompts,
+    pub hearing: Hearing,
+}
+
+/// A recognised utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub text: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub is_final: bool,
+}
+
+/// What happened, at call time `t_ms`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    SpeechStarted {
+        t_ms: u64,
+    },
+    SpeechEnded {
+        t_ms: u64,
+    },
+    /// A transcript and the topics the matcher found in it.
+    Heard {
+        t_ms: u64,
+        transcript: Transcript,
+        hits: Vec<TopicHit>,
+    },
+    Dtmf {
+        t_ms: u64,
+        digit: char,
+    },
+    /// The store wrote the ticket requested by the last [`Action::FileTicket`].
+    TicketFiled {
+        t_ms: u64,
+        id: i64,
+    },
+    HungUp {
+        t_ms: u64,
+    },
+}
+
+/// What the adapters must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Write a line to the call's event log.
+    Log(EventLine),
+    /// Speak to the caller.
+    Say { text: String },
+    /// Transfer the call; `summary` is spoken to whoever answers.
+    Transfer { to: String, summary: Option<String> },
+    /// Write a ticket, then report [`Event::TicketFiled`].
+    FileTicket(TicketDraft),
+    /// End the call.
+    Hangup,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Listening,
+    /// Waiting for the answer to `extra_fields[next]` (live calls only).
+    AskingFields {
+        draft: TicketDraft,
+        next: usize,
+    },
+    /// A ticket was requested; `then` is released once it is filed.
+    Filing {
+        kind: TicketKind,
+        then: Vec<Action>,
+        after: Box<Phase>,
+    },
+    /// Flagged and filed: still listening, escalation topics may still transfer.
+    Flagged,
+    /// Transferred: the agent's part of the call is over.
+    Transferred,
+    Ended,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    #[error("escalation to nowhere: no transfer number is configured")]
+    NoTransferNumber,
+}
+
+/// One call's state machine.
+pub struct Call {
+    setup: CallSetup,
+    phase: Phase,
+    heard: Vec<Transcript>,
+    actions: VecDeque<Action>,
+    flagged: bool,
+}
+
+impl Call {
+    pub fn new(setup: CallSetup) -> Self {
+        Self {
+            setup,
+            phase: Phase::Listening,
+            heard: Vec::new(),
+            actions: VecDeque::new(),
+            flagged: false,
+        }
+    }
+
+    pub fn setup(&self) -> &CallSetup {
+        &self.setup
+    }
+
+    /// The next action, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// True once the agent's part of the call is over (transferred or hung up).
+    pub fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Transferred | Phase::Ended)
+    }
+
+    /// Feeds one event.
+    pub fn handle(&mut self, event: Event) -> Result<(), CallError> {
+        if matches!(self.phase, Phase::Ended) {
+            return Ok(());
+        }
+        match event {
+            Event::SpeechStarted { t_ms } => self.log(t_ms, CallEvent::SpeechStart),
+            Event::SpeechEnded { t_ms } => self.log(t_ms, CallEvent::SpeechEnd),
+            Event::Heard {
+                t_ms,
+                transcript,
+                hits,
+            } => self.heard(t_ms, transcript, hits)?,
+            Event::Dtmf { t_ms, digit } => self.dtmf(t_ms, digit),
+            Event::TicketFiled { t_ms, id } => self.ticket_filed(t_ms, id),
+            Event::HungUp { t_ms } => self.hung_up(t_ms),
+        }
+        Ok(())
+    }
+
+    fn log(&mut self, t_ms: u64, event: CallEvent) {
+        self.actions
+            .push_back(Action::Log(EventLine::new(t_ms, event)));
+    }
+
+    /// Queues an effect together with its log line, or keeps it for after a ticket is filed.
+    fn act(&mut self, t_ms: u64, action: Action) {
+        if let Some(event) = Self::event_of(&action) {
+            self.log(t_ms, event);
+        }
+        self.actions.push_back(action);
+    }
+
+    fn event_of(action: &Action) -> Option<CallEvent> {
+        match action {
+            Action::Say { text } => Some(CallEvent::Say { text: text.clone() }),
+            Action::Transfer { to, summary } => Some(CallEvent::Transfer {
+                to: to.clone(),
+                summary: summary.clone(),
+            }),
+            Action::Hangup => Some(CallEvent::Hangup),
+            Action::Log(_) | Action::FileTicket(_) => None,
+        }
+    }
+
+    fn heard(
+        &mut self,
+        t_ms: u64,
+        transcript: Transcript,
+        hits: Vec<TopicHit>,
+    ) -> Result<(), CallError> {
+        self.log(
+            t_ms,
+            CallEvent::Transcript {
+                text: transcript.text.clone(),
+                start_ms: transcript.start_ms,
+                end_ms: transcript.end_ms,
+                is_final: transcript.is_final,
+            },
+        );
+        if !transcript.is_final || transcript.text.is_empty() {
+            return Ok(());
+        }
+        self.heard.push(transcript.clone());
+        if let Phase::AskingFields { .. } = self.phase {
+            self.answer(t_ms, &transcript.text);
+            return Ok(());
+        }
+        if !matches!(self.phase, Phase::Listening | Phase::Flagged) {
+            return Ok(());
+        }
+        for hit in &hits {
+            self.log(
+                t_ms,
+                CallEvent::Topic {
+                    topic: hit.topic.clone(),
+                    kind: hit.kind,
+                    score: hit.score,
+                    evidence: hit.evidence.clone(),
+                    matched: hit.matched.clone(),
+                },
+            );
+        }
+        let verdict = policy::decide(self.setup.support, &hits, self.flagged);
+        self.log(
+            t_ms,
+            CallEvent::Decision {
+                decision: verdict.decision,
+                reason: verdict.reason.clone(),
+                topic: verdict.hit.as_ref().map(|h| h.topic.clone()),
+            },
+        );
+        match (verdict.decision, verdict.hit) {
+            (Decision::Escalate, Some(hit)) => self.escalate(t_ms, &hit)?,
+            (Decision::Flag, Some(hit)) => self.flag(t_ms, &hit)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn topic_text(&self, id: &str) -> String {
+        self.setup
+            .topics
+            .iter()
+            .find(|t| t.id == id)
+            .map_or_else(|| id.to_string(), |t| t.text.clone())
+    }
+
+    /// The caller's words so far, one line each with its call time.
+    fn transcript_text(&self) -> String {
+        self.heard
+            .iter()
+            .map(|t| {
+                format!(
+                    "[{:02}:{:02}] {}",
+                    t.start_ms / 60_000,
+                    t.start_ms / 1000 % 60,
+                    t.text
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn summary_for(&self, hit: &TopicHit) -> Result<String, PromptError> {
+        let earlier = self
+            .heard
+            .iter()
+            .rev()
+            .skip(1)
+            .map(|t| t.text.as_str())
+            .next();
+        summary::contextual_summary(
+            &self.setup.prompts,
+            self.setup.caller.as_deref(),
+            &self.topic_text(&hit.topic),
+            &hit.evidence,
+            earlier,
+        )
+    }
+
+    fn draft(&self, kind: TicketKind, hit: &TopicHit, summary: String) -> TicketDraft {
+        TicketDraft {
+            kind,
+            topic: Some(hit.topic.clone()),
+            summary,
+            transcript: self.transcript_text(),
+            fields: Vec::new(),
+            caller: self.setup.caller.clone(),
+            call_id: self.setup.call_id.clone(),
+            note: None,
+        }
+    }
+
+    fn escalate(&mut self, t_ms: u64, hit: &TopicHit) -> Result<(), CallError> {
+        let to = self
+            .setup
+            .transfer_number
+            .clone()
+            .ok_or(CallError::NoTransferNumber)?;
+        let summary = self.summary_for(hit)?;
+        let draft = self.draft(TicketKind::Escalation, hit, summary.clone());
+        let then = vec![
+            Action::Say {
+                text: self.setup.prompts.escalation.announce.clone(),
+            },
+            Action::Transfer {
+                to,
+                summary: self.setup.contextual_summary.then_some(summary),
+            },
+        ];
+        self.file(t_ms, draft, then, Phase::Transferred);
+        Ok(())
+    }
+
+    fn flag(&mut self, t_ms: u64, hit: &TopicHit) -> Result<(), CallError> {
+        self.flagged = true;
+        let summary = self.summary_for(hit)?;
+        let mut draft = self.draft(TicketKind::Callback, hit, summary);
+        draft.fields = self
+            .setup
+            .extra_fields
+            .iter()
+            .map(|f| FieldValue {
+                name: f.name.clone(),
+                ask: f.ask.clone(),
+                value: None,
+            })
+            .collect();
+        self.act(
+            t_ms,
+            Action::Say {
+                text: self.setup.prompts.callback.intro.clone(),
+            },
+        );
+        match self.setup.hearing {
+            Hearing::Live if !draft.fields.is_empty() => {
+                let ask = draft.fields[0].ask.clone();
+                self.act(t_ms, Action::Say { text: ask });
+                self.phase = Phase::AskingFields { draft, next: 0 };
+            }
+            Hearing::Live => self.file_callback(t_ms, draft),
+            Hearing::Recording => {
+                for field in &draft.fields {
+                    self.act(
+                        t_ms,
+                        Action::Say {
+                            text: field.ask.clone(),
+                        },
+                    );
+                }
+                if !draft.fields.is_empty() {
+                    draft.note = Some(self.setup.prompts.callback.not_heard.clone());
+                }
+                self.file_callback(t_ms, draft);
+            }
+        }
+        Ok(())
+    }
+
+    fn file_callback(&mut self, t_ms: u64, draft: TicketDraft) {
+        let promise = Action::Say {
+            text: self.setup.prompts.callback.promise.clone(),
+        };
+        self.file(t_ms, draft, vec![promise], Phase::Flagged);
+    }
+
+    /// Records the answer to the current question and asks the next one, or files the ticket.
+    fn answer(&mut self, t_ms: u64, text: &str) {
+        let Phase::AskingFields { mut draft, next } =
+            std::mem::replace(&mut self.phase, Phase::Listening)
+        else {
+            return;
+        };
+        draft.fields[next].value = Some(text.to_string());
+        let next = next + 1;
+        if let Some(field) = draft.fields.get(next) {
+            let ask = field.ask.clone();
+            self.act(t_ms, Action::Say { text: ask });
+            self.phase = Phase::AskingFields { draft, next };
+        } else {
+            draft.transcript = self.transcript_text();
+            self.file_callback(t_ms, draft);
+        }
+    }
+
+    fn dtmf(&mut self, t_ms: u64, digit: char) {
+        // Until the typed dialog lands, a key press while a question is open answers it with the digit.
+        if let Phase::AskingFields { .. } = self.phase {
+            self.answer(t_ms, &digit.to_string());
+        }
+    }
+
+    fn file(&mut self, _t_ms: u64, draft: TicketDraft, then: Vec<Action>, after: Phase) {
+        let kind = draft.kind;
+        self.actions.push_back(Action::FileTicket(draft));
+        self.phase = Phase::Filing {
+            kind,
+            then,
+            after: Box::new(after),
+        };
+    }
+
+    fn ticket_filed(&mut self, t_ms: u64, id: i64) {
+        let Phase::Filing { kind, then, after } =
+            std::mem::replace(&mut self.phase, Phase::Listening)
+        else {
+            return;
+        };
+        self.log(t_ms, CallEvent::Ticket { id, kind });
+        for action in then {
+            self.act(t_ms, action);
+        }
+        self.phase = *after;
+    }
+
+    fn hung_up(&mut self, t_ms: u64) {
+        self.log(t_ms, CallEvent::Hangup);
+        match std::mem::replace(&mut self.phase, Phase::Ended) {
+            Phase::AskingFields { mut draft, .. } => {
+                // Nothing is lost: what was collected is filed, the rest stays empty and the note says why.
+                draft.transcript = self.transcript_text();
+                draft.note = Some(self.setup.prompts.callback.hung_up.clone());
+                self.file(t_ms, draft, Vec::new(), Phase::Ended);
+            }
+            Phase::Filing { kind, .. } => {
+                // The ticket is still written and reported; what was to be said to the caller is moot.
+                self.phase = Phase::Filing {
+                    kind,
+                    then: Vec::new(),
+                    after: Box::new(Phase::Ended),
+                };
+            }
+            _ => {}
+        }
+    }
+}

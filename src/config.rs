@@ -1,0 +1,866 @@
+//! The agent configuration (TOML), as a business sets up an AI phone agent, and its validation.
+//!
+//! Validation collects every mistake at once and names each by its field and its line:column in the file,
+//! because a config that loads but would lose calls (a transfer to the agent's own number, a routing
+//! category with nobody in it, two topics with one id) is worse than one that fails loudly.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::asr::AsrSettings;
+use crate::audio::segmenter::VadSettings;
+use crate::topics::{MandatoryTopic, TopicKind};
+
+/// How the agent hands a caller over to people (`agent.support`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SupportMode {
+    /// Mandatory escalation topics transfer the call.
+    Escalate,
+    /// Mandatory callback topics flag the call: the agent asks the extra fields and files a callback ticket.
+    Flag,
+    /// Both lists apply, and a caller who explicitly asks for a person is transferred.
+    Decide,
+    /// The agent never hands over; topics are still reported.
+    Off,
+}
+
+impl SupportMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SupportMode::Escalate => "escalate",
+            SupportMode::Flag => "flag",
+            SupportMode::Decide => "decide",
+            SupportMode::Off => "off",
+        }
+    }
+}
+
+/// The type of a callback field, which decides how its answer is understood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    Datetime,
+    Phone,
+    Email,
+    Number,
+    YesNo,
+}
+
+impl FieldType {
+    const ALL: [(&'static str, FieldType); 6] = [
+        ("text", FieldType::Text),
+        ("datetime", FieldType::Datetime),
+        ("phone", FieldType::Phone),
+        ("email", FieldType::Email),
+        ("number", FieldType::Number),
+        ("yes_no", FieldType::YesNo),
+    ];
+}
+
+/// One extra field the business wants for a callback (`callback.extra_fields`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CallbackField {
+    pub name: String,
+    pub ask: String,
+    pub kind: FieldType,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    pub name: String,
+    pub phone_number: String,
+    pub language: String,
+    pub support: SupportMode,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escalation {
+    pub transfer_number: Option<String>,
+    pub contextual_summary: bool,
+    pub mandatory_topics: Vec<MandatoryTopic>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Callback {
+    pub extra_fields: Vec<CallbackField>,
+    pub mandatory_topics: Vec<MandatoryTopic>,
+}
+
+/// Who hears about tickets of each category (`[routing]`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Routing {
+    pub service: Vec<String>,
+    pub accounting: Vec<String>,
+    pub other: Vec<String>,
+}
+
+/// A validated agent configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentConfig {
+    pub agent: Agent,
+    pub escalation: Escalation,
+    pub callback: Callback,
+    pub routing: Option<Routing>,
+    /// SQLite file of the ticket store (`[tickets] database`), relative to the working directory.
+    pub tickets_database: PathBuf,
+    pub vad: VadSettings,
+    pub asr: AsrSettings,
+}
+
+impl AgentConfig {
+    /// Every mandatory topic of both lists.
+    pub fn topics(&self) -> impl Iterator<Item = &MandatoryTopic> {
+        self.escalation
+            .mandatory_topics
+            .iter()
+            .chain(&self.callback.mandatory_topics)
+    }
+}
+
+/// One finding of validation, placed in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// Dotted path of the field, e.g. `escalation.transfer_number`.
+    pub field: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.line, self.column, self.field, self.message
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("{path}: {} mistake(s):\n{}", issues.len(), render(path, issues))]
+    Invalid {
+        path: String,
+        issues: Vec<ConfigIssue>,
+    },
+}
+
+fn render(path: &str, issues: &[ConfigIssue]) -> String {
+    issues
+        .iter()
+        .map(|i| format!("  {path}:{i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A loaded config plus the warnings that do not stop it (things that would silently never act).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: AgentConfig,
+    pub warnings: Vec<ConfigIssue>,
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(&text, &path.display().to_string())
+}
+
+// ------------------------------------------------------------------------------------------ raw shape
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    agent: RawAgent,
+    #[serde(default)]
+    escalation: Option<Spanned<RawEscalation>>,
+    #[serde(default)]
+    callback: Option<RawCallback>,
+    #[serde(default)]
+    routing: Option<Spanned<RawRouting>>,
+    #[serde(default)]
+    tickets: Option<RawTickets>,
+    #[serde(default)]
+    vad: Option<Spanned<VadSettings>>,
+    #[serde(default)]
+    asr: Option<AsrSettings>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    name: Spanned<String>,
+    phone_number: Spanned<String>,
+    #[serde(default)]
+    language: Option<Spanned<String>>,
+    support: Spanned<SupportMode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEscalation {
+    #[serde(default)]
+    transfer_number: Option<Spanned<String>>,
+    #[serde(default = "yes")]
+    contextual_summary: bool,
+    #[serde(default)]
+    mandatory_topics: Vec<Spanned<toml::Value>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCallback {
+    #[serde(default)]
+    extra_fields: Vec<Spanned<RawField>>,
+    #[serde(default)]
+    mandatory_topics: Vec<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: Spanned<String>,
+    ask: Spanned<String>,
+    #[serde(rename = "type", default)]
+    kind: Option<Spanned<String>>,
+    #[serde(default = "yes")]
+    required: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRouting {
+    service: Option<Spanned<Vec<Spanned<String>>>>,
+    accounting: Option<Spanned<Vec<Spanned<String>>>>,
+    other: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTickets {
+    database: Spanned<String>,
+}
+
+// ------------------------------------------------------------------------------------------ validation
+
+/// Collects issues with positions resolved against the source text.
+struct Findings<'a> {
+    text: &'a str,
+    errors: Vec<ConfigIssue>,
+    warnings: Vec<ConfigIssue>,
+}
+
+impl Findings<'_> {
+    fn place(&self, span: Range<usize>) -> (usize, usize) {
+        let upto = &self.text[..span.start.min(self.text.len())];
+        let line = upto.matches('\n').count() + 1;
+        let column = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    }
+
+    fn issue(&self, field: &str, span: Range<usize>, message: String) -> ConfigIssue {
+        let (line, column) = self.place(span);
+        ConfigIssue {
+            field: field.to_string(),
+            line,
+            column,
+            message,
+        }
+    }
+
+    fn error(&mut self, field: &str, span: Range<usize>, message: impl Into<String>) {
+        let issue = self.issue(field, span, message.into());
+        self.errors.push(issue);
+    }
+
+    fn warn(&mut self, field: &str, span: Range<usize>, message: impl Into<String>) {
+        let issue = self.issue(field, span, message.into());
+        self.warnings.push(issue);
+    }
+}
+
+/// True for an E.164 number: `+`, a non-zero first digit, 7 to 15 digits in all.
+pub fn is_e164(number: &str) -> bool {
+    let Some(digits) = number.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// The id a topic gets from its text when none is given: lower-case words joined by `_`.
+pub fn topic_id_from_text(text: &str) -> String {
+    let mut id = String::new();
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !id.is_empty() {
+            id.push('_');
+        }
+        id.extend(word.chars().flat_map(char::to_lowercase));
+        if id.len() >= 48 {
+            break;
+        }
+    }
+    id
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+fn is_recipient(r: &str) -> bool {
+    if let Some(rest) = r
+        .strip_prefix("https://")
+        .or_else(|| r.strip_prefix("http://"))
+    {
+        return !rest.is_empty() && !rest.contains(char::is_whitespace);
+    }
+    match r.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !r.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
+}
+
+/// Parses and validates config text; `origin` names it in messages.
+pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
+    let raw: Raw = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: origin.to_string(),
+        message: syntax_message(text, &e),
+    })?;
+    let mut f = Findings {
+        text,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+
+    // [agent]
+    let name = raw.agent.name.get_ref().trim().to_string();
+    if name.is_empty() {
+        f.error(
+            "agent.name",
+            raw.agent.name.span(),
+            "the agent needs a name",
+        );
+    }
+    let phone = raw.agent.phone_number.get_ref().trim().to_string();
+    if !is_e164(&phone) {
+        f.error(
+            "agent.phone_number",
+            raw.agent.phone_number.span(),
+            format!("{phone:?} is not an E.164 number (+, country code, number: 7 to 15 digits)"),
+        );
+    }
+    let language = match &raw.agent.language {
+        Some(l) if l.get_ref() != "en" => {
+            f.error(
+                "agent.language",
+                l.span(),
+                format!("{:?} has no prompts yet; supported: \"en\"", l.get_ref()),
+            );
+            l.get_ref().clone()
+        }
+        _ => "en".to_string(),
+    };
+    let support = *raw.agent.support.get_ref();
+    let support_span = raw.agent.support.span();
+
+    // [escalation]
+    let (transfer_number, contextual_summary, esc_topics_raw, esc_span) = match raw.escalation {
+        Some(e) => {
+            let span = e.span();
+            let e = e.into_inner();
+            (
+                e.transfer_number,
+                e.contextual_summary,
+                e.mandatory_topics,
+                span,
+            )
+        }
+        None => (None, true, Vec::new(), 0..0),
+    };
+    let transfer_number = match transfer_number {
+        Some(t) => {
+            let number = t.get_ref().trim().to_string();
+            if !is_e164(&number) {
+                f.error(
+                    "escalation.transfer_number",
+                    t.span(),
+                    format!("{number:?} is not an E.164 number (+, country code, number: 7 to 15 digits)"),
+                );
+            } else if number == phone {
+                f.error(
+                    "escalation.transfer_number",
+                    t.span(),
+                    format!("{number} is the agent's own number (agent.phone_number): a transfer would ring the agent and the caller would be lost"),
+                );
+            }
+            Some(number)
+        }
+        None => {
+            if matches!(support, SupportMode::Escalate | SupportMode::Decide) {
+                let span = if esc_span.is_empty() {
+                    support_span.clone()
+                } else {
+                    esc_span.clone()
+                };
+                f.error(
+                    "escalation.transfer_number",
+                    span,
+                    format!(
+                        "support = \"{}\" escalates calls but no transfer_number is set: escalated callers would have nowhere to go",
+                        support.as_str()
+                    ),
+                );
+            }
+            None
+        }
+    };
+
+    let mut seen_ids: HashMap<String, (String, usize, usize)> = HashMap::new();
+    let escalation_topics = topics(
+        &mut f,
+        &mut seen_ids,
+        "escalation.mandatory_topics",
+        esc_topics_raw,
+        TopicKind::Escalation,
+    );
+
+    // [callback]
+    let (fields_raw, cb_topics_raw) = match raw.callback {
+        Some(c) => (c.extra_fields, c.mandatory_topics),
+        None => (Vec::new(), Vec::new()),
+    };
+    let callback_topics = topics(
+        &mut f,
+        &mut seen_ids,
+        "callback.mandatory_topics",
+        cb_topics_raw,
+        TopicKind::Callback,
+    );
+    let extra_fields = fields(&mut f, fields_raw);
+
+    // [routing]
+    let routing = raw.routing.map(|r| {
+        let span = r.span();
+        let r = r.into_inner();
+        Routing {
+            service: recipients(&mut f, "routing.service", r.service, &span),
+            accounting: recipients(&mut f, "routing.accounting", r.accounting, &span),
+            other: recipients(&mut f, "routing.other", r.other, &span),
+        }
+    });
+
+    let tickets_database = match raw.tickets {
+        Some(t) if t.database.get_ref().trim().is_empty() => {
+            f.error(
+                "tickets.database",
+                t.database.span(),
+                "the ticket database path is empty",
+            );
+            PathBuf::new()
+        }
+        Some(t) => PathBuf::from(t.database.into_inner()),
+        None => PathBuf::from("switchboard.db"),
+    };
+
+    let vad = match raw.vad {
+        Some(v) => {
+            let span = v.span();
+            let v = v.into_inner();
+            if !(0.0..=1.0).contains(&v.threshold) || !(0.0..=1.0).contains(&v.neg_threshold) {
+                f.error("vad", span.clone(), "thresholds are probabilities in 0..1");
+            } else if v.neg_threshold > v.threshold {
+                f.error(
+                    "vad.neg_threshold",
+                    span.clone(),
+                    "neg_threshold must not exceed threshold",
+                );
+            }
+            if v.min_silence_ms == 0 || v.max_speech_ms < 1000 {
+                f.error(
+                    "vad",
+                    span,
+                    "min_silence_ms must be > 0 and max_speech_ms at least 1000",
+                );
+            }
+            v
+        }
+        None => VadSettings::default(),
+    };
+
+    // Warnings: configuration that loads but would never act.
+    match support {
+        SupportMode::Escalate if !callback_topics.is_empty() => f.warn(
+            "callback.mandatory_topics",
+            support_span.clone(),
+            "support = \"escalate\": callback topics are reported but never flag a call (use \"decide\" to act on both lists)",
+        ),
+        SupportMode::Flag if !escalation_topics.is_empty() => f.warn(
+            "escalation.mandatory_topics",
+            support_span.clone(),
+            "support = \"flag\": escalation topics are reported but never transfer a call (use \"decide\" to act on both lists)",
+        ),
+        SupportMode::Off => f.warn(
+            "agent.support",
+            support_span.clone(),
+            "support = \"off\": the agent only continues; no topic will escalate or flag",
+        ),
+        _ => {}
+    }
+    if support == SupportMode::Escalate && escalation_topics.is_empty() {
+        f.warn(
+            "escalation.mandatory_topics",
+            support_span.clone(),
+            "support = \"escalate\" but there are no mandatory escalation topics: nothing will escalate",
+        );
+    }
+    if support == SupportMode::Flag && callback_topics.is_empty() {
+        f.warn(
+            "callback.mandatory_topics",
+            support_span.clone(),
+            "support = \"flag\" but there are no mandatory callback topics: nothing will be flagged",
+        );
+    }
+    if routing.is_none() {
+        f.warn(
+            "routing",
+            0..0,
+            "no [routing]: tickets are stored but no team is notified",
+        );
+    }
+
+    if !f.errors.is_empty() {
+        return Err(ConfigError::Invalid {
+            path: origin.to_string(),
+            issues: f.errors,
+        });
+    }
+    Ok(Loaded {
+        config: AgentConfig {
+            agent: Agent {
+                name,
+                phone_number: phone,
+                language,
+                support,
+            },
+            escalation: Escalation {
+                transfer_number,
+                contextual_summary,
+                mandatory_topics: escalation_topics,
+            },
+            callback: Callback {
+                extra_fields,
+                mandatory_topics: callback_topics,
+            },
+            routing,
+            tickets_database,
+            vad,
+            asr: raw.asr.unwrap_or_default(),
+        },
+        warnings: f.warnings,
+    })
+}
+
+/// toml's message carries the line and column already; keep it, minus the echo of the source line.
+fn syntax_message(_text: &str, e: &toml::de::Error) -> String {
+    e.to_string().trim_end().to_string()
+}
+
+fn topics(
+    f: &mut Findings,
+    seen: &mut HashMap<String, (String, usize, usize)>,
+    list: &str,
+    raw: Vec<Spanned<toml::Value>>,
+    kind: TopicKind,
+) -> Vec<MandatoryTopic> {
+    let mut out = Vec::new();
+    for (i, entry) in raw.into_iter().enumerate() {
+        let field = format!("{list}[{i}]");
+        let span = entry.span();
+        let topic = match entry.into_inner() {
+            toml::Value::String(text) => Some((None, text, Vec::new(), None)),
+            toml::Value::Table(mut table) => {
+                let mut take_str = |key: &str| match table.remove(key) {
+                    Some(toml::Value::String(s)) => Ok(Some(s)),
+                    Some(other) => Err(format!(
+                        "`{key}` must be a string, not {}",
+                        other.type_str()
+                    )),
+                    None => Ok(None),
+                };
+                let id = take_str("id");
+                let text = take_str("text");
+                let examples = match table.remove("examples") {
+                    None => Ok(Vec::new()),
+                    Some(toml::Value::Array(items)) => items
+                        .into_iter()
+                        .map(|v| match v {
+                            toml::Value::String(s) if !s.trim().is_empty() => Ok(s),
+                            toml::Value::String(_) => Err("an example is empty".to_string()),
+                            other => Err(format!(
+                                "examples must be strings, found {}",
+                                other.type_str()
+                            )),
+                        })
+                        .collect(),
+                    Some(other) => Err(format!(
+                        "`examples` must be a list of strings, not {}",
+                        other.type_str()
+                    )),
+                };
+                let threshold = match table.remove("threshold") {
+                    None => Ok(None),
+                    Some(toml::Value::Float(x)) if x > 0.0 && x <= 1.0 => Ok(Some(x as f32)),
+                    Some(toml::Value::Integer(1)) => Ok(Some(1.0)),
+                    Some(other) => Err(format!(
+                        "`threshold` must be a number in (0, 1], found {other}"
+                    )),
+                };
+                let unknown: Vec<String> = table.keys().cloned().collect();
+                match (id, text, examples, threshold) {
+                    _ if !unknown.is_empty() => {
+                        f.error(
+                            &field,
+                            span.clone(),
+                            format!(
+                                "unknown key(s) {}; a topic has id, text, examples, threshold",
+                                unknown.join(", ")
+                            ),
+                        );
+                        None
+                    }
+                    (Ok(id), Ok(Some(text)), Ok(examples), Ok(threshold)) => {
+                        Some((id, text, examples, threshold))
+                    }
+                    (Ok(_), Ok(None), _, _) => {
+                        f.error(&field, span.clone(), "a topic table needs `text`");
+                        None
+                    }
+                    (id, text, examples, threshold) => {
+                        for e in [id.err(), text.err(), examples.err(), threshold.err()]
+                            .into_iter()
+                            .flatten()
+                        {
+                            f.error(&field, span.clone(), e);
+                        }
+                        None
+                    }
+                }
+            }
+            other => {
+                f.error(
+                    &field,
+                    span.clone(),
+                    format!(
+                        "a topic is a string or a table {{ id, text, examples, threshold }}, not {}",
+                        other.type_str()
+                    ),
+                );
+                None
+            }
+        };
+        let Some((id, text, examples, threshold)) = topic else {
+            continue;
+        };
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            f.error(&field, span.clone(), "the topic text is empty");
+            continue;
+        }
+        let id = id.unwrap_or_else(|| topic_id_from_text(&text));
+        if !valid_id(&id) {
+            f.error(
+                &format!("{field}.id"),
+                span.clone(),
+                format!("topic id {id:?} may only hold a-z, 0-9, _ and -"),
+            );
+            continue;
+        }
+        let (line, column) = f.place(span.clone());
+        if let Some((other, l, c)) = seen.get(&id) {
+            f.error(
+                &format!("{field}.id"),
+                span.clone(),
+                format!(
+                    "duplicate topic id {id:?}: {other} (line {l}, column {c}) has it too; hits could not be told apart"
+                ),
+            );
+            continue;
+        }
+        seen.insert(id.clone(), (field.clone(), line, column));
+        out.push(MandatoryTopic {
+            id,
+            text,
+            examples,
+            threshold,
+            kind,
+        });
+    }
+    out
+}
+
+fn fields(f: &mut Findings, raw: Vec<Spanned<RawField>>) -> Vec<CallbackField> {
+    let mut out: Vec<CallbackField> = Vec::new();
+    for (i, entry) in raw.into_iter().enumerate() {
+        let field = format!("callback.extra_fields[{i}]");
+        let span = entry.span();
+        let r = entry.into_inner();
+        let name = r.name.get_ref().trim().to_string();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            f.error(
+                &format!("{field}.name"),
+                r.name.span(),
+                format!("field name {name:?} must be non-empty lower-case a-z, 0-9 or _"),
+            );
+            continue;
+        }
+        if out.iter().any(|o| o.name == name) {
+            f.error(
+                &format!("{field}.name"),
+                r.name.span(),
+                format!("duplicate field name {name:?}"),
+            );
+            continue;
+        }
+        if r.ask.get_ref().trim().is_empty() {
+            f.error(
+                &format!("{field}.ask"),
+                r.ask.span(),
+                "the question to ask is empty",
+            );
+            continue;
+        }
+        let kind = match &r.kind {
+            None => FieldType::Text,
+            Some(k) => match FieldType::ALL.iter().find(|(n, _)| n == k.get_ref()) {
+                Some((_, t)) => *t,
+                None => {
+                    let allowed: Vec<_> = FieldType::ALL.iter().map(|(n, _)| *n).collect();
+                    f.error(
+                        &format!("{field}.type"),
+                        k.span(),
+                        format!(
+                            "unknown field type {:?}; one of {}",
+                            k.get_ref(),
+                            allowed.join(", ")
+                        ),
+                    );
+                    continue;
+                }
+            },
+        };
+        let _ = span;
+        out.push(CallbackField {
+            name,
+            ask: r.ask.into_inner().trim().to_string(),
+            kind,
+            required: r.required,
+        });
+    }
+    out
+}
+
+fn recipients(
+    f: &mut Findings,
+    field: &str,
+    raw: Option<Spanned<Vec<Spanned<String>>>>,
+    section: &Range<usize>,
+) -> Vec<String> {
+    let Some(list) = raw else {
+        f.error(
+            field,
+            section.clone(),
+            "routing category missing: escalations routed here would reach nobody",
+        );
+        return Vec::new();
+    };
+    if list.get_ref().is_empty() {
+        f.error(
+            field,
+            list.span(),
+            "empty routing category: escalations routed here would reach nobody",
+        );
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for r in list.into_inner() {
+        if is_recipient(r.get_ref().trim()) {
+            out.push(r.get_ref().trim().to_string());
+        } else {
+            f.error(
+                field,
+                r.span(),
+                format!(
+                    "{:?} is neither an e-mail address nor an http(s) webhook URL",
+                    r.get_ref()
+                ),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164() {
+        assert!(is_e164("+15550100000"));
+        assert!(is_e164("+34600000000"));
+        assert!(!is_e164("15550100000"));
+        assert!(!is_e164("+0555010000"));
+        assert!(!is_e164("+1555"));
+        assert!(!is_e164("+1 555 010 0000"));
+        assert!(!is_e164("+1234567890123456"));
+    }
+
+    #[test]
+    fn ids_from_text() {
+        assert_eq!(
+            topic_id_from_text("Customer dissatisfied with the service"),
+            "customer_dissatisfied_with_the_service"
+        );
+        assert_eq!(topic_id_from_text("Formal complaint!"), "formal_complaint");
+    }
+}

@@ -1,0 +1,135 @@
+//! The call event log: one JSON object per line, the contract shared by `replay --json` and the live server.
+//!
+//! Every line has `t_ms` (call time) and `type`; `transcript` and `decision` lines also carry `wall_ms`, the
+//! processing time on the wall clock from the end of the speech segment to that line.
+
+use serde::{Deserialize, Serialize};
+
+use crate::tickets::TicketKind;
+use crate::topics::TopicKind;
+
+/// What the agent decided after an utterance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Continue,
+    Escalate,
+    Flag,
+}
+
+/// One thing that happened on a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CallEvent {
+    SpeechStart,
+    SpeechEnd,
+    Transcript {
+        text: String,
+        start_ms: u64,
+        end_ms: u64,
+        #[serde(rename = "final")]
+        is_final: bool,
+    },
+    Topic {
+        topic: String,
+        kind: TopicKind,
+        score: f32,
+        evidence: String,
+        #[serde(default)]
+        matched: Vec<String>,
+    },
+    Decision {
+        decision: Decision,
+        reason: String,
+        topic: Option<String>,
+    },
+    Say {
+        text: String,
+    },
+    Transfer {
+        to: String,
+        summary: Option<String>,
+    },
+    Ticket {
+        id: i64,
+        kind: TicketKind,
+    },
+    Hangup,
+}
+
+/// A line of the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventLine {
+    pub t_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_ms: Option<u64>,
+    #[serde(flatten)]
+    pub event: CallEvent,
+}
+
+impl EventLine {
+    pub fn new(t_ms: u64, event: CallEvent) -> Self {
+        Self {
+            t_ms,
+            wall_ms: None,
+            event,
+        }
+    }
+
+    /// True for the lines that carry processing time.
+    pub fn wants_wall_time(&self) -> bool {
+        matches!(
+            self.event,
+            CallEvent::Transcript { .. } | CallEvent::Decision { .. }
+        )
+    }
+
+    /// The human-readable timeline form.
+    pub fn human(&self) -> String {
+        let t = format!(
+            "{:>3}:{:02}.{:03}",
+            self.t_ms / 60_000,
+            self.t_ms / 1000 % 60,
+            self.t_ms % 1000
+        );
+        let wall = self
+            .wall_ms
+            .map(|w| format!("  (+{w} ms)"))
+            .unwrap_or_default();
+        let body = match &self.event {
+            CallEvent::SpeechStart => "caller starts speaking".to_string(),
+            CallEvent::SpeechEnd => "caller stops speaking".to_string(),
+            CallEvent::Transcript { text, .. } => format!("heard     \"{text}\""),
+            CallEvent::Topic {
+                topic,
+                kind,
+                score,
+                matched,
+                ..
+            } => format!(
+                "topic     {topic} ({} topic, score {score:.2}; matched: {})",
+                kind.as_str(),
+                matched.join(", ")
+            ),
+            CallEvent::Decision {
+                decision, reason, ..
+            } => format!("decision  {} - {reason}", decision_word(*decision)),
+            CallEvent::Say { text } => format!("agent says \"{text}\""),
+            CallEvent::Transfer { to, summary } => match summary {
+                Some(s) => format!("transfer  to {to}; summary for whoever answers: \"{s}\""),
+                None => format!("transfer  to {to}"),
+            },
+            CallEvent::Ticket { id, kind } => format!("ticket    #{id} filed ({})", kind.as_str()),
+            CallEvent::Hangup => "hang-up".to_string(),
+        };
+        format!("{t}  {body}{wall}")
+    }
+}
+
+fn decision_word(d: Decision) -> &'static str {
+    match d {
+        Decision::Continue => "CONTINUE",
+        Decision::Escalate => "ESCALATE",
+        Decision::Flag => "FLAG",
+    }
+}

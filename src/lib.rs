@@ -1,0 +1,17 @@
+//! switchboard: a runtime for AI phone agents that never lets a caller slip through.
+//!
+//! The call core ([`call`]) is a sans-IO state machine; everything else is an engine or an adapter around
+//! it. See `../shared/ARCHITECTURE.md` and the README.
+
+pub mod asr;
+pub mod audio;
+pub mod call;
+pub mod config;
+pub mod events;
+pub mod listen;
+pub mod models;
+pub mod onnx;
+pub mod prompts;
+pub mod replay;
+pub mod tickets;
+pub mod topics;

