@@ -12,7 +12,8 @@ pub fn mulaw_encode(sample: i16) -> u8 {
     } else {
         sample >> 2
     } as i32;
-    let biased = magnitude.min(0x1FDF) + 0x21;
+    // Bias by 33 (the offset between the A-law and mu-law thresholds), then limit below 8192.
+    let biased = (magnitude + 33).min(0x1FFF);
     let mut segment = 1;
     let mut rest = biased >> 6;
     while rest != 0 {

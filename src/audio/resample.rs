@@ -15,10 +15,11 @@ pub enum ResampleError {
     Process(String),
 }
 
-/// A stateful mono resampler to [`TARGET_RATE`].
+/// A stateful mono resampler to [`TARGET_RATE`] (or, with [`ToSpeechRate::between`], any rate).
 pub struct ToSpeechRate {
     engine: Option<FftFixedIn<f32>>,
     input_rate: u32,
+    output_rate: u32,
     chunk: usize,
     pending: Vec<f32>,
     out_buf: Vec<Vec<f32>>,
@@ -29,12 +30,23 @@ pub struct ToSpeechRate {
 
 impl ToSpeechRate {
     pub fn new(input_rate: u32) -> Result<Self, ResampleError> {
+        Self::between(input_rate, TARGET_RATE)
+    }
+
+    /// A resampler from `input_rate` to `output_rate` (e.g. down to 8 kHz to simulate a phone line).
+    pub fn between(input_rate: u32, output_rate: u32) -> Result<Self, ResampleError> {
+        if input_rate == 0 || output_rate == 0 {
+            return Err(ResampleError::Construction {
+                rate: input_rate,
+                reason: "sample rates must be positive".into(),
+            });
+        }
         let chunk = (input_rate as usize / 50).max(1);
-        let engine = if input_rate == TARGET_RATE {
+        let engine = if input_rate == output_rate {
             None
         } else {
             Some(
-                FftFixedIn::<f32>::new(input_rate as usize, TARGET_RATE as usize, chunk, 1, 1)
+                FftFixedIn::<f32>::new(input_rate as usize, output_rate as usize, chunk, 1, 1)
                     .map_err(|e| ResampleError::Construction {
                         rate: input_rate,
                         reason: e.to_string(),
@@ -48,6 +60,7 @@ impl ToSpeechRate {
         Ok(Self {
             engine,
             input_rate,
+            output_rate,
             chunk,
             pending: Vec::with_capacity(chunk * 2),
             out_buf,
@@ -94,7 +107,7 @@ impl ToSpeechRate {
             return Ok(());
         }
         let consumed = self.consumed;
-        let expected = consumed * u64::from(TARGET_RATE) / u64::from(self.input_rate);
+        let expected = consumed * u64::from(self.output_rate) / u64::from(self.input_rate);
         let zeros = vec![0.0; self.chunk];
         // Zero chunks push the last real samples out through the filter delay: a few suffice, so bound it.
         for _ in 0..64 {
@@ -120,12 +133,64 @@ impl ToSpeechRate {
     }
 }
 
-/// Resamples a whole signal (convenience over [`ToSpeechRate`]).
+/// Resamples a whole signal to 16 kHz (convenience over [`ToSpeechRate`]).
 pub fn to_speech_rate(input_rate: u32, samples: &[f32]) -> Result<Vec<f32>, ResampleError> {
-    let mut r = ToSpeechRate::new(input_rate)?;
-    let mut out =
-        Vec::with_capacity(samples.len() * TARGET_RATE as usize / input_rate as usize + 1024);
+    resample(input_rate, TARGET_RATE, samples)
+}
+
+/// Resamples a whole signal between any two rates.
+pub fn resample(
+    input_rate: u32,
+    output_rate: u32,
+    samples: &[f32],
+) -> Result<Vec<f32>, ResampleError> {
+    let mut r = ToSpeechRate::between(input_rate, output_rate)?;
+    let mut out = Vec::with_capacity(
+        samples.len() * output_rate as usize / input_rate.max(1) as usize + 1024,
+    );
     r.push(samples, &mut out)?;
     r.finish(&mut out)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(rate: u32, hz: f32, secs: f32) -> Vec<f32> {
+        (0..(rate as f32 * secs) as usize)
+            .map(|i| (i as f32 / rate as f32 * hz * std::f32::consts::TAU).sin() * 0.5)
+            .collect()
+    }
+
+    #[test]
+    fn output_length_matches_duration_and_tone_survives() {
+        for rate in [8_000, 22_050, 44_100, 48_000, 16_000] {
+            let input = tone(rate, 440.0, 1.0);
+            let out = to_speech_rate(rate, &input).unwrap();
+            assert_eq!(out.len(), 16_000, "from {rate} Hz");
+            // Aligned in time: compare with the ideal 16 kHz tone away from the edges.
+            let ideal = tone(16_000, 440.0, 1.0);
+            let err: f32 = out[2000..14000]
+                .iter()
+                .zip(&ideal[2000..14000])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(err < 0.05, "from {rate} Hz: max error {err}");
+        }
+    }
+
+    #[test]
+    fn streaming_in_small_pieces_equals_one_shot() {
+        let input = tone(8_000, 300.0, 0.7);
+        let whole = to_speech_rate(8_000, &input).unwrap();
+        let mut r = ToSpeechRate::new(8_000).unwrap();
+        let mut pieces = Vec::new();
+        for chunk in input.chunks(77) {
+            r.push(chunk, &mut pieces).unwrap();
+        }
+        r.finish(&mut pieces).unwrap();
+        assert_eq!(whole.len(), pieces.len());
+        assert!(whole.iter().zip(&pieces).all(|(a, b)| (a - b).abs() < 1e-6));
+    }
 }

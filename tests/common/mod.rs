@@ -1,0 +1,128 @@
+//! Shared set-up of the integration tests: fixture calls voiced by espeak-ng and sent through an 8 kHz
+//! mu-law phone line, the reference data in ../shared, and the fetched models.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use switchboard::audio::g711::Law;
+use switchboard::audio::resample::resample;
+use switchboard::audio::wav::{decode_wav, encode_g711_wav};
+use switchboard::models::ModelDir;
+
+/// ../shared next to the project (CI puts it there).
+pub fn shared() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    assert!(
+        p.is_dir(),
+        "reference data missing: expected ../shared beside the project at {}",
+        p.display()
+    );
+    p
+}
+
+/// The models directory, which must have been fetched (`switchboard models fetch`).
+pub fn models() -> ModelDir {
+    let dir = ModelDir::at(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
+    assert!(
+        dir.file(switchboard::models::WHISPER_TINY_EN).is_ok(),
+        "models are not fetched: run `cargo run --release -- models fetch` (scripts/test.sh does)"
+    );
+    dir
+}
+
+/// The switchboard binary built for these tests.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    c.env(
+        "SWITCHBOARD_MODELS",
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models"),
+    );
+    c
+}
+
+/// Speech for `text` from espeak-ng, as (rate, samples).
+pub fn speak(text: &str) -> (u32, Vec<f32>) {
+    let out = Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "--stdout", text])
+        .output()
+        .expect("espeak-ng must be installed (scripts/install.sh installs it)");
+    assert!(out.status.success(), "espeak-ng failed: {out:?}");
+    let mut wav = out.stdout;
+    // espeak-ng writes a streaming header with unknown sizes to stdout: fix them up.
+    let len = wav.len() as u32;
+    wav[4..8].copy_from_slice(&(len - 8).to_le_bytes());
+    let data = wav
+        .windows(4)
+        .position(|w| w == b"data")
+        .expect("data chunk");
+    wav[data + 4..data + 8].copy_from_slice(&(len - data as u32 - 8).to_le_bytes());
+    let rec = decode_wav(&wav).expect("espeak WAV");
+    (rec.sample_rate, rec.channels[0].clone())
+}
+
+/// A caller saying each utterance in turn with pauses, through an 8 kHz mu-law phone line, as WAV bytes.
+pub fn phone_call(utterances: &[&str]) -> Vec<u8> {
+    let mut rate = 0;
+    let mut audio: Vec<f32> = Vec::new();
+    for text in utterances {
+        let (r, speech) = speak(text);
+        rate = r;
+        audio.extend(std::iter::repeat_n(0.0, r as usize * 8 / 10));
+        audio.extend(speech);
+    }
+    audio.extend(std::iter::repeat_n(0.0, rate as usize));
+    let line = resample(rate, 8_000, &audio).expect("resample to 8 kHz");
+    encode_g711_wav(Law::MuLaw, 8_000, &line)
+}
+
+/// Writes a fixture call into `dir` and returns its path.
+pub fn write_call(dir: &Path, name: &str, utterances: &[&str]) -> PathBuf {
+    let p = dir.join(format!("{name}.wav"));
+    std::fs::write(&p, phone_call(utterances)).expect("write fixture");
+    p
+}
+
+/// The agent config used by the call tests, with `support` filled in.
+pub fn agent_toml(support: &str) -> String {
+    format!(
+        r#"
+[agent]
+name = "Acme support line"
+phone_number = "+15550100000"
+support = "{support}"
+
+[escalation]
+transfer_number = "+15550100001"
+contextual_summary = true
+mandatory_topics = [
+  {{ id = "cancellation", text = "Contract cancellation request", examples = [
+      "I want to cancel my contract", "I'd like to terminate my subscription", "please close my account" ] }},
+]
+
+[callback]
+extra_fields = [
+  {{ name = "reason", ask = "What is the reason for your call?", type = "text" }},
+  {{ name = "callback_time", ask = "When would you like us to call you back?", type = "datetime" }},
+  {{ name = "alt_phone", ask = "Is there another number we can reach you on?", type = "phone", required = false }},
+]
+mandatory_topics = [
+  {{ id = "complaint", text = "Customer dissatisfied with the service", examples = [
+      "I want to make a formal complaint", "this is the worst service I have ever had" ] }},
+]
+
+[routing]
+service = ["support@example.com"]
+accounting = ["billing@example.com"]
+other = ["manager@example.com"]
+"#
+    )
+}
+
+/// Serialises the tests that run whisper: ggml's worker threads spin while they wait, so several
+/// transcriptions at once on a 2-core machine slow each other down a hundredfold. (The live server bounds
+/// its ASR pool to the cores for the same reason.)
+pub fn engine_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

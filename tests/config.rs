@@ -1,0 +1,203 @@
+//! Config loading and `check-config`: the shared eval config loads, and each class of mistake that would
+//! lose calls is rejected with the field and its line.
+
+mod common;
+
+use switchboard::config::{self, ConfigError, SupportMode};
+
+fn issues(text: &str) -> Vec<config::ConfigIssue> {
+    match config::parse(text, "agent.toml") {
+        Err(ConfigError::Invalid { issues, .. }) => issues,
+        Err(other) => panic!("expected validation issues, got {other}"),
+        Ok(_) => panic!("expected the config to be rejected:\n{text}"),
+    }
+}
+
+fn base() -> String {
+    common::agent_toml("decide")
+}
+
+#[test]
+fn the_shared_eval_config_loads() {
+    let path = common::shared().join("data/topics/agent-eval.toml");
+    let loaded = config::load(&path).expect("agent-eval.toml must load");
+    let c = loaded.config;
+    assert_eq!(c.agent.support, SupportMode::Decide);
+    let ids: Vec<_> = c.topics().map(|t| t.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "human_agent",
+            "cancellation",
+            "complaint",
+            "payment_problem"
+        ]
+    );
+    assert_eq!(c.callback.extra_fields.len(), 2);
+    assert_eq!(c.routing.unwrap().accounting, ["billing@example.com"]);
+}
+
+#[test]
+fn string_topics_get_ids_from_their_text() {
+    let text = base().replace(
+        r#"mandatory_topics = [
+  { id = "complaint""#,
+        r#"mandatory_topics = [ "Formal complaint", "Customer requests to speak with a manager",
+  { id = "complaint""#,
+    );
+    let c = config::parse(&text, "agent.toml").unwrap().config;
+    let ids: Vec<_> = c
+        .callback
+        .mandatory_topics
+        .iter()
+        .map(|t| t.id.clone())
+        .collect();
+    assert_eq!(
+        ids[..2],
+        [
+            "formal_complaint",
+            "customer_requests_to_speak_with_a_manager"
+        ]
+    );
+}
+
+#[test]
+fn transfer_to_the_agents_own_number_is_rejected_with_its_line() {
+    let text = base().replace(
+        r#"transfer_number = "+15550100001""#,
+        r#"transfer_number = "+15550100000""#,
+    );
+    let found = issues(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].field, "escalation.transfer_number");
+    let line = text
+        .lines()
+        .position(|l| l.contains("transfer_number"))
+        .unwrap()
+        + 1;
+    assert_eq!(found[0].line, line);
+    assert!(found[0].message.contains("agent's own number"));
+}
+
+#[test]
+fn malformed_numbers_are_rejected() {
+    let text = base()
+        .replace(r#""+15550100000""#, r#""555-0100""#)
+        .replace(r#""+15550100001""#, r#""+1 555 0100""#);
+    let fields: Vec<_> = issues(&text).into_iter().map(|i| i.field).collect();
+    assert!(
+        fields.contains(&"agent.phone_number".to_string()),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&"escalation.transfer_number".to_string()),
+        "{fields:?}"
+    );
+}
+
+#[test]
+fn escalation_without_a_transfer_number_is_rejected() {
+    let text = base().replace("transfer_number = \"+15550100001\"\n", "");
+    let found = issues(&text);
+    assert_eq!(found[0].field, "escalation.transfer_number");
+    assert!(
+        found[0].message.contains("nowhere to go"),
+        "{}",
+        found[0].message
+    );
+    // ...but flag mode does not need one.
+    let flag = common::agent_toml("flag").replace("transfer_number = \"+15550100001\"\n", "");
+    assert!(config::parse(&flag, "agent.toml").is_ok());
+}
+
+#[test]
+fn empty_or_missing_routing_categories_are_rejected() {
+    let text = base().replace(r#"accounting = ["billing@example.com"]"#, "accounting = []");
+    let found = issues(&text);
+    assert_eq!(found[0].field, "routing.accounting");
+    assert!(found[0].message.contains("reach nobody"));
+    let text = base().replace("other = [\"manager@example.com\"]\n", "");
+    assert_eq!(issues(&text)[0].field, "routing.other");
+    let text = base().replace(r#""support@example.com""#, r#""not an address""#);
+    assert_eq!(issues(&text)[0].field, "routing.service");
+}
+
+#[test]
+fn duplicate_topic_ids_across_lists_are_rejected() {
+    let text = base().replace(r#"id = "complaint""#, r#"id = "cancellation""#);
+    let found = issues(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].field.starts_with("callback.mandatory_topics[0]"),
+        "{found:?}"
+    );
+    assert!(found[0]
+        .message
+        .contains("duplicate topic id \"cancellation\""));
+    assert!(found[0].message.contains("escalation.mandatory_topics[0]"));
+}
+
+#[test]
+fn typos_and_wrong_types_point_at_the_place() {
+    let text = base().replace("contextual_summary = true", "contextual_sumary = true");
+    let err = config::parse(&text, "agent.toml").unwrap_err().to_string();
+    assert!(err.contains("contextual_sumary"), "{err}");
+    assert!(err.contains("line"), "{err}");
+    let text = base().replace(r#"support = "decide""#, r#"support = "sometimes""#);
+    let err = config::parse(&text, "agent.toml").unwrap_err().to_string();
+    assert!(
+        err.contains("sometimes") && err.contains("escalate"),
+        "{err}"
+    );
+    let text = base().replace(r#"type = "datetime""#, r#"type = "date""#);
+    assert_eq!(issues(&text)[0].field, "callback.extra_fields[1].type");
+    let text = base().replace(
+        r#"{ id = "cancellation", text"#,
+        r#"{ id = "cancellation", txt"#,
+    );
+    assert!(issues(&text)[0].message.contains("unknown key"));
+}
+
+#[test]
+fn check_config_command_exit_codes_and_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, base()).unwrap();
+    let out = common::bin()
+        .arg("check-config")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        base()
+            .replace(r#""+15550100001""#, r#""+15550100000""#)
+            .replace(r#"accounting = ["billing@example.com"]"#, "accounting = []"),
+    )
+    .unwrap();
+    let out = common::bin()
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 mistake(s)"), "{err}");
+    assert!(
+        err.contains("escalation.transfer_number") && err.contains("routing.accounting"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let out = common::bin()
+        .arg("check-config")
+        .arg(dir.path().join("none.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config"));
+}
