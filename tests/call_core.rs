@@ -1,0 +1,272 @@
+//! The sans-IO call core driven in simulated time: scripted events in, actions checked out. No models,
+//! no sockets, no clock.
+
+mod common;
+
+use switchboard::call::{Action, Call, CallSetup, Event, Hearing, Transcript};
+use switchboard::config::{self, SupportMode};
+use switchboard::events::{CallEvent, Decision};
+use switchboard::prompts::Language;
+use switchboard::replay::call_topics;
+use switchboard::tickets::TicketKind;
+use switchboard::topics::{TopicHit, TopicKind};
+
+fn call(support: &str, hearing: Hearing) -> Call {
+    let cfg = config::parse(&common::agent_toml(support), "agent.toml")
+        .unwrap()
+        .config;
+    let en = Language::load("en").unwrap();
+    Call::new(CallSetup {
+        call_id: "CA-test".into(),
+        caller: Some("+15550188888".into()),
+        support: cfg.agent.support,
+        transfer_number: cfg.escalation.transfer_number.clone(),
+        contextual_summary: cfg.escalation.contextual_summary,
+        extra_fields: cfg.callback.extra_fields.clone(),
+        topics: call_topics(&cfg, &en),
+        prompts: en.prompts,
+        hearing,
+    })
+}
+
+fn heard(t_ms: u64, text: &str, hits: Vec<TopicHit>) -> Event {
+    Event::Heard {
+        t_ms,
+        transcript: Transcript {
+            text: text.into(),
+            start_ms: t_ms.saturating_sub(2_000),
+            end_ms: t_ms,
+            is_final: true,
+        },
+        hits,
+    }
+}
+
+fn hit(topic: &str, kind: TopicKind, evidence: &str) -> TopicHit {
+    TopicHit {
+        topic: topic.into(),
+        kind,
+        score: 0.8,
+        evidence: evidence.into(),
+        matched: vec![],
+    }
+}
+
+fn drain(c: &mut Call) -> Vec<Action> {
+    std::iter::from_fn(|| c.poll_action()).collect()
+}
+
+fn effects(actions: &[Action]) -> Vec<&Action> {
+    actions
+        .iter()
+        .filter(|a| !matches!(a, Action::Log(_)))
+        .collect()
+}
+
+fn log(actions: &[Action]) -> Vec<CallEvent> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Log(l) => Some(l.event.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn escalation_files_the_ticket_before_anyone_is_told() {
+    let mut c = call("escalate", Hearing::Live);
+    c.handle(heard(
+        3_000,
+        "I have been with you for ten years now",
+        vec![],
+    ))
+    .unwrap();
+    let first = drain(&mut c);
+    assert!(effects(&first).is_empty());
+    assert!(log(&first).contains(&CallEvent::Decision {
+        decision: Decision::Continue,
+        reason: "no mandatory topic heard".into(),
+        topic: None
+    }));
+
+    let words = "and I want to cancel my contract";
+    c.handle(heard(
+        6_000,
+        words,
+        vec![hit("cancellation", TopicKind::Escalation, words)],
+    ))
+    .unwrap();
+    let actions = drain(&mut c);
+    let fx = effects(&actions);
+    assert_eq!(
+        fx.len(),
+        1,
+        "only the ticket may be requested before it is filed: {fx:?}"
+    );
+    let Action::FileTicket(draft) = fx[0] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(draft.kind, TicketKind::Escalation);
+    assert_eq!(draft.caller.as_deref(), Some("+15550188888"));
+    assert!(
+        draft.summary.contains("ten years"),
+        "earlier context kept: {}",
+        draft.summary
+    );
+    assert!(
+        draft.transcript.contains("[00:04] and I want to cancel"),
+        "{}",
+        draft.transcript
+    );
+    assert!(!c.is_finished());
+
+    c.handle(Event::TicketFiled {
+        t_ms: 6_000,
+        id: 42,
+    })
+    .unwrap();
+    let after = drain(&mut c);
+    let fx = effects(&after);
+    assert!(matches!(fx[0], Action::Say { .. }), "{fx:?}");
+    let Action::Transfer { to, summary } = fx[1] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(to, "+15550100001");
+    assert!(summary.as_deref().unwrap().contains("cancel my contract"));
+    assert_eq!(
+        log(&after)[0],
+        CallEvent::Ticket {
+            id: 42,
+            kind: TicketKind::Escalation
+        }
+    );
+    assert!(c.is_finished());
+
+    // The agent's part is over: later speech changes nothing.
+    c.handle(heard(
+        9_000,
+        "hello?",
+        vec![hit("cancellation", TopicKind::Escalation, "x")],
+    ))
+    .unwrap();
+    assert!(effects(&drain(&mut c)).is_empty());
+}
+
+#[test]
+fn a_live_flag_asks_each_field_and_files_the_answers() {
+    let mut c = call("flag", Hearing::Live);
+    let words = "this is the worst service I have ever had";
+    c.handle(heard(
+        4_000,
+        words,
+        vec![hit("complaint", TopicKind::Callback, words)],
+    ))
+    .unwrap();
+    let said: Vec<_> = effects(&drain(&mut c))
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Say { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        said.len(),
+        2,
+        "intro, then only the first question: {said:?}"
+    );
+    assert_eq!(said[1], "What is the reason for your call?");
+
+    c.handle(heard(7_000, "my bill was wrong", vec![])).unwrap();
+    assert!(
+        matches!(effects(&drain(&mut c))[..], [Action::Say { text }] if text.starts_with("When"))
+    );
+    c.handle(heard(9_000, "tomorrow morning", vec![])).unwrap();
+    drain(&mut c);
+    c.handle(Event::Dtmf {
+        t_ms: 11_000,
+        digit: '5',
+    })
+    .unwrap();
+    let fx = drain(&mut c);
+    let Some(Action::FileTicket(draft)) = effects(&fx).into_iter().next() else {
+        panic!("{fx:?}")
+    };
+    let values: Vec<_> = draft.fields.iter().map(|f| f.value.clone()).collect();
+    assert_eq!(
+        values,
+        [
+            Some("my bill was wrong".into()),
+            Some("tomorrow morning".into()),
+            Some("5".into())
+        ]
+    );
+    c.handle(Event::TicketFiled {
+        t_ms: 11_000,
+        id: 7,
+    })
+    .unwrap();
+    assert!(matches!(effects(&drain(&mut c))[..], [Action::Say { .. }]));
+    assert!(!c.is_finished(), "a flagged call goes on");
+}
+
+#[test]
+fn hanging_up_mid_dialog_still_files_what_was_collected() {
+    let mut c = call("flag", Hearing::Live);
+    c.handle(heard(
+        4_000,
+        "I want to complain",
+        vec![hit("complaint", TopicKind::Callback, "I want to complain")],
+    ))
+    .unwrap();
+    c.handle(heard(6_000, "the engineer never came", vec![]))
+        .unwrap();
+    drain(&mut c);
+    c.handle(Event::HungUp { t_ms: 7_000 }).unwrap();
+    let fx = drain(&mut c);
+    let Some(Action::FileTicket(draft)) = effects(&fx).into_iter().next() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(
+        draft.fields[0].value.as_deref(),
+        Some("the engineer never came")
+    );
+    assert_eq!(draft.fields[1].value, None);
+    assert!(draft.note.as_deref().unwrap().contains("hung up"));
+    c.handle(Event::TicketFiled { t_ms: 7_000, id: 3 }).unwrap();
+    let after = log(&drain(&mut c));
+    assert_eq!(
+        after,
+        [CallEvent::Ticket {
+            id: 3,
+            kind: TicketKind::Callback
+        }]
+    );
+    assert!(c.is_finished());
+}
+
+#[test]
+fn off_mode_reports_topics_but_only_continues() {
+    let mut c = call("off", Hearing::Recording);
+    let words = "cancel my contract";
+    c.handle(heard(
+        2_000,
+        words,
+        vec![hit("cancellation", TopicKind::Escalation, words)],
+    ))
+    .unwrap();
+    let actions = drain(&mut c);
+    assert!(effects(&actions).is_empty());
+    let events = log(&actions);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, CallEvent::Topic { topic, .. } if topic == "cancellation")));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        CallEvent::Decision {
+            decision: Decision::Continue,
+            ..
+        }
+    )));
+    assert_eq!(c.setup().support, SupportMode::Off);
+}
