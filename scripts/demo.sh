@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: install, then replay sample calls (voiced by espeak-ng and sent
-# through 8 kHz mu-law like a phone line) against examples/agent.toml, filing tickets in demo/switchboard.db.
+# The main job on the embedded defaults: install what is needed, fetch the models, then replay three sample
+# calls (voiced by espeak-ng, sent through 8 kHz mu-law like a phone line) against examples/agent.toml,
+# filing tickets in demo/switchboard.db, and list the tickets.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install.sh
 
 sb=./target/release/switchboard
 mkdir -p demo
-rm -f demo/switchboard.db*
-make_call() { # name text
-  espeak-ng -v en-us -s 150 -w "demo/$1-22k.wav" "$2"
-  "$sb" --quiet-convert 2>/dev/null || true
-  python3 - "demo/$1-22k.wav" "demo/$1.wav" <<'PY'
-import sys, wave, audioop
-src, dst = sys.argv[1], sys.argv[2]
-with wave.open(src) as w:
-    rate, width, frames = w.getframerate(), w.getsampwidth(), w.readframes(w.getnframes())
-pcm, _ = audioop.ratecv(frames, width, 1, rate, 8000, None)
-PY
+rm -f demo/switchboard.db demo/switchboard.db-*
+
+call() { # name, then what the caller says
+  local name=$1; shift
+  espeak-ng -v en-us -s 150 -w "demo/$name-voice.wav" "$*"
+  sox -q "demo/$name-voice.wav" -r 8000 -e mu-law "demo/$name.wav" pad 0.5 1.0
 }
+call cancel "Hello, I have been a customer for six years. I would like to cancel my contract, please."
+call complaint "I am really unhappy with the service. Your engineer never showed up."
+call hours "Hi, what time are you open on Saturday?"
+
+"$sb" check-config examples/agent.toml
+for c in cancel complaint hours; do
+  "$sb" replay --config examples/agent.toml --db demo/switchboard.db --caller +15550142000 "demo/$c.wav"
+  echo
+done
+"$sb" tickets --db demo/switchboard.db list

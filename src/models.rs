@@ -77,7 +77,7 @@ impl ModelDir {
             let hint = if std::env::var_os("SWITCHBOARD_MODELS").is_some() {
                 String::new()
             } else {
-                format!(" into this directory (or set SWITCHBOARD_MODELS)")
+                " into this directory (or set SWITCHBOARD_MODELS)".to_string()
             };
             Err(ModelError::Missing {
                 file: name.to_string(),

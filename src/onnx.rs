@@ -55,9 +55,9 @@ fn build_session(
     path: &Path,
     threads: usize,
 ) -> ort::Result<Session> {
-    Ok(Session::builder(env)?
+    Session::builder(env)?
         .with_optimization_level(GraphOptimizationLevel::Level3)?
         .with_intra_threads(threads)?
         .with_inter_threads(1)?
-        .commit_from_file(path)?)
+        .commit_from_file(path)
 }
