@@ -47,10 +47,15 @@ pub fn stem(word: &str) -> String {
     s
 }
 
-/// Lower-case words with apostrophes kept inside words.
+/// Lower-case words. Contractions lose their clitic ("i'd" -> "i", "customer's" -> "customer") except the
+/// negative one ("don't" stays, it negates what follows).
 pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .map(|w| w.trim_matches('\'').to_lowercase())
+    text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '\u{2019}'))
+        .map(|w| w.replace('\u{2019}', "'").trim_matches('\'').to_lowercase())
+        .map(|w| match w.find('\'') {
+            Some(i) if !w.ends_with("n't") => w[..i].to_string(),
+            _ => w,
+        })
         .filter(|w| !w.is_empty())
         .collect()
 }
