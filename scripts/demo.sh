@@ -16,7 +16,7 @@ call() { # name, then what the caller says
   sox -q "demo/$name-voice.wav" -r 8000 -e mu-law "demo/$name.wav" pad 0.5 1.0
 }
 call cancel "Hello, I have been a customer for six years. I would like to cancel my contract, please."
-call complaint "I am really unhappy with the service. Your engineer never showed up."
+call complaint "I want to make a formal complaint. Your engineer never showed up."
 call hours "Hi, what time are you open on Saturday?"
 
 "$sb" check-config examples/agent.toml

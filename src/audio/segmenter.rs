@@ -72,6 +72,9 @@ enum State {
 pub struct Segmenter {
     settings: VadSettings,
     state: State,
+    /// When the previous utterance's end was detected: a new start is never placed before it, so the
+    /// event log's call times never go back.
+    floor_ms: u64,
 }
 
 impl Segmenter {
@@ -79,6 +82,7 @@ impl Segmenter {
         Self {
             settings,
             state: State::Silence,
+            floor_ms: 0,
         }
     }
 
@@ -108,7 +112,7 @@ impl Segmenter {
                 silence_since,
             } => {
                 if end_of_frame - start_ms >= u64::from(s.max_speech_ms) {
-                    return Some(self.end(start_ms, end_of_frame));
+                    return Some(self.end(start_ms, end_of_frame, end_of_frame));
                 }
                 match (silence, silence_since) {
                     (true, None) => {
@@ -119,7 +123,7 @@ impl Segmenter {
                         None
                     }
                     (true, Some(since)) if end_of_frame - since >= u64::from(s.min_silence_ms) => {
-                        Some(self.end(start_ms, since))
+                        Some(self.end(start_ms, since, end_of_frame))
                     }
                     (false, Some(_)) if speech => {
                         self.state = State::Speaking {
@@ -140,7 +144,7 @@ impl Segmenter {
             State::Speaking {
                 start_ms,
                 silence_since,
-            } => Some(self.end(start_ms, silence_since.unwrap_or(t_ms).min(t_ms))),
+            } => Some(self.end(start_ms, silence_since.unwrap_or(t_ms).min(t_ms), t_ms)),
             _ => {
                 self.state = State::Silence;
                 None
@@ -160,7 +164,9 @@ impl Segmenter {
         if end_of_frame - since < u64::from(self.settings.min_speech_ms) {
             return None;
         }
-        let start_ms = since.saturating_sub(u64::from(self.settings.speech_pad_ms));
+        let start_ms = since
+            .saturating_sub(u64::from(self.settings.speech_pad_ms))
+            .max(self.floor_ms);
         self.state = State::Speaking {
             start_ms,
             silence_since: None,
@@ -168,8 +174,9 @@ impl Segmenter {
         Some(SegmentEvent::Started { start_ms })
     }
 
-    fn end(&mut self, start_ms: u64, speech_end: u64) -> SegmentEvent {
+    fn end(&mut self, start_ms: u64, speech_end: u64, detected_ms: u64) -> SegmentEvent {
         self.state = State::Silence;
+        self.floor_ms = self.floor_ms.max(detected_ms);
         SegmentEvent::Ended(Utterance {
             start_ms,
             end_ms: speech_end + u64::from(self.settings.speech_pad_ms),
@@ -226,6 +233,32 @@ mod tests {
                 end_ms: 80 * 32 + 100
             })
         );
+    }
+
+    #[test]
+    fn a_new_start_never_precedes_the_last_end() {
+        let mut p = vec![0.01; 120];
+        p[10..30].fill(0.9);
+        p[46..70].fill(0.9); // resumes right after the 500 ms silence that ended the first
+        let events = run(&p);
+        let mut last = 0;
+        for e in &events {
+            let t = match e {
+                SegmentEvent::Started { start_ms } => *start_ms,
+                SegmentEvent::Ended(u) => u.end_ms,
+            };
+            assert!(t + 200 >= last, "{events:?}");
+            last = t;
+        }
+        let starts: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                SegmentEvent::Started { start_ms } => Some(*start_ms),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(starts.len(), 2, "{events:?}");
+        assert!(starts[1] >= 30 * 32 + 500, "{events:?}");
     }
 
     #[test]
