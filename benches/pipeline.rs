@@ -15,7 +15,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use switchboard::asr::whisper::WhisperModel;
 use switchboard::asr::{AsrSettings, AudioContext, Transcriber};
 use switchboard::audio::g711::Law;
-use switchboard::audio::resample::{to_speech_rate, ToSpeechRate};
+use switchboard::audio::resample::{to_speech_rate, StreamResampler};
 use switchboard::audio::vad::{SileroVad, FRAME};
 use switchboard::config;
 use switchboard::events::CallEvent;
@@ -38,7 +38,7 @@ fn codec_and_resample(c: &mut Criterion) {
     g.throughput(Throughput::Elements(codes.len() as u64));
     g.bench_function("60s_of_8kHz_mulaw_to_16kHz", |b| {
         b.iter(|| {
-            let mut r = ToSpeechRate::new(8_000).unwrap();
+            let mut r = StreamResampler::to_speech_rate(8_000).unwrap();
             let mut pcm = Vec::with_capacity(160);
             let mut out = Vec::with_capacity(16_000 * 60);
             // 20 ms frames, as a provider streams them.

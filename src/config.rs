@@ -361,7 +361,8 @@ fn is_recipient(r: &str) -> bool {
 pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     let raw: Raw = toml::from_str(text).map_err(|e| ConfigError::Syntax {
         path: origin.to_string(),
-        message: syntax_message(text, &e),
+        // toml's message already carries the line, column and the offending source line.
+        message: e.to_string().trim_end().to_string(),
     })?;
     let mut f = Findings {
         text,
@@ -597,11 +598,6 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     })
 }
 
-/// toml's message carries the line and column already; keep it, minus the echo of the source line.
-fn syntax_message(_text: &str, e: &toml::de::Error) -> String {
-    e.to_string().trim_end().to_string()
-}
-
 fn topics(
     f: &mut Findings,
     seen: &mut HashMap<String, (String, usize, usize)>,
@@ -739,7 +735,6 @@ fn fields(f: &mut Findings, raw: Vec<Spanned<RawField>>) -> Vec<CallbackField> {
     let mut out: Vec<CallbackField> = Vec::new();
     for (i, entry) in raw.into_iter().enumerate() {
         let field = format!("callback.extra_fields[{i}]");
-        let span = entry.span();
         let r = entry.into_inner();
         let name = r.name.get_ref().trim().to_string();
         if name.is_empty()
@@ -789,7 +784,6 @@ fn fields(f: &mut Findings, raw: Vec<Spanned<RawField>>) -> Vec<CallbackField> {
                 }
             },
         };
-        let _ = span;
         out.push(CallbackField {
             name,
             ask: r.ask.into_inner().trim().to_string(),

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use crate::asr::{AsrError, Transcriber};
-use crate::audio::resample::{ResampleError, ToSpeechRate, TARGET_RATE};
+use crate::audio::resample::{ResampleError, StreamResampler, TARGET_RATE};
 use crate::audio::segmenter::{SegmentEvent, Segmenter, Utterance, VadSettings};
 use crate::audio::vad::{SileroVad, FRAME};
 use crate::call::{Event, Transcript};
@@ -33,7 +33,7 @@ pub enum ListenError {
 
 /// Per-call listening pipeline.
 pub struct Listener {
-    resampler: ToSpeechRate,
+    resampler: StreamResampler,
     vad: SileroVad,
     segmenter: Segmenter,
     asr: Box<dyn Transcriber>,
@@ -59,7 +59,7 @@ impl Listener {
         matcher: Box<dyn TopicMatcher>,
     ) -> Result<Self, ListenError> {
         Ok(Self {
-            resampler: ToSpeechRate::new(input_rate)?,
+            resampler: StreamResampler::to_speech_rate(input_rate)?,
             vad,
             segmenter: Segmenter::new(settings),
             asr,

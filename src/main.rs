@@ -162,7 +162,7 @@ fn models_cmd(models: &ModelDir, action: ModelsAction) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ModelsAction::List { json } => {
-            let rows = models::status(models);
+            let rows = models::status(models)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {

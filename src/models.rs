@@ -35,6 +35,8 @@ pub enum ModelError {
     FetchFailed(i32),
     #[error("cannot run the models fetch: {0}")]
     Spawn(std::io::Error),
+    #[error("the compiled-in models/manifest.toml is invalid: {0}")]
+    Manifest(String),
     #[error("cannot write the fetch tools to {path}: {source}")]
     Write {
         path: String,
@@ -140,13 +142,13 @@ struct ManifestModel {
     size: u64,
 }
 
+fn manifest() -> Result<Manifest, ModelError> {
+    toml::from_str(MANIFEST).map_err(|e| ModelError::Manifest(e.to_string()))
+}
+
 /// What the manifest lists and whether each file is in place (size check; `models fetch` checks sha256).
-pub fn status(dir: &ModelDir) -> Vec<ModelStatus> {
-    let manifest: Manifest = match toml::from_str(MANIFEST) {
-        Ok(m) => m,
-        Err(_) => return Vec::new(),
-    };
-    manifest
+pub fn status(dir: &ModelDir) -> Result<Vec<ModelStatus>, ModelError> {
+    Ok(manifest()?
         .model
         .into_iter()
         .map(|m| {
@@ -158,5 +160,28 @@ pub fn status(dir: &ModelDir) -> Vec<ModelStatus> {
                 file: m.file,
             }
         })
-        .collect()
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_manifest_lists_exactly_the_files_the_binary_loads() {
+        let mut files: Vec<String> = super::manifest()
+            .expect("manifest parses")
+            .model
+            .into_iter()
+            .map(|m| m.file)
+            .collect();
+        files.sort();
+        let mut loaded = [
+            super::WHISPER_TINY_EN,
+            super::SILERO_VAD,
+            super::ONNXRUNTIME,
+            super::MINILM,
+            super::MINILM_TOKENIZER,
+        ];
+        loaded.sort();
+        assert_eq!(files, loaded);
+    }
 }

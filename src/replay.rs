@@ -13,7 +13,7 @@ use crate::call::{Action, Call, CallError, CallSetup, Event, Hearing};
 use crate::config::{AgentConfig, SupportMode};
 use crate::events::{CallEvent, Decision, EventLine};
 use crate::listen::{ListenError, Listener};
-use crate::models::ModelDir;
+use crate::models::{ModelDir, SILERO_VAD};
 use crate::onnx::OnnxError;
 use crate::prompts::{Language, PromptError};
 use crate::tickets::store::{StoreError, TicketStore};
@@ -102,8 +102,9 @@ impl Replayer {
     pub fn new(config: AgentConfig, models: ModelDir) -> Result<Self, ReplayError> {
         let language = Language::load(&config.agent.language)?;
         let whisper = WhisperModel::load(&models, config.asr)?;
-        // Load the VAD once up front so a missing model fails before any audio is read.
-        SileroVad::load(&models)?;
+        // Fail on a missing VAD model or ONNX Runtime before any audio is read (sessions are per call).
+        models.file(SILERO_VAD).map_err(OnnxError::from)?;
+        crate::onnx::environment(&models)?;
         Ok(Self {
             config,
             language,
@@ -222,7 +223,7 @@ async fn drive(
                     })?;
                 }
                 // A recording cannot be spoken to or transferred: the log lines say what would happen.
-                Action::Say { .. } | Action::Transfer { .. } | Action::Hangup => {}
+                Action::Say { .. } | Action::Transfer { .. } => {}
             }
         }
     }

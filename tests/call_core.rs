@@ -42,6 +42,11 @@ fn heard(t_ms: u64, text: &str, hits: Vec<TopicHit>) -> Event {
     }
 }
 
+/// The caller says `words`, in which the matcher found `topic`.
+fn heard_topic(t_ms: u64, words: &str, topic: &str, kind: TopicKind) -> Event {
+    heard(t_ms, words, vec![hit(topic, kind, words)])
+}
+
 fn hit(topic: &str, kind: TopicKind, evidence: &str) -> TopicHit {
     TopicHit {
         topic: topic.into(),
@@ -91,10 +96,11 @@ fn escalation_files_the_ticket_before_anyone_is_told() {
     }));
 
     let words = "and I want to cancel my contract";
-    c.handle(heard(
+    c.handle(heard_topic(
         6_000,
         words,
-        vec![hit("cancellation", TopicKind::Escalation, words)],
+        "cancellation",
+        TopicKind::Escalation,
     ))
     .unwrap();
     let actions = drain(&mut c);
@@ -144,10 +150,11 @@ fn escalation_files_the_ticket_before_anyone_is_told() {
     assert!(c.is_finished());
 
     // The agent's part is over: later speech changes nothing.
-    c.handle(heard(
+    c.handle(heard_topic(
         9_000,
         "hello?",
-        vec![hit("cancellation", TopicKind::Escalation, "x")],
+        "cancellation",
+        TopicKind::Escalation,
     ))
     .unwrap();
     assert!(effects(&drain(&mut c)).is_empty());
@@ -157,12 +164,8 @@ fn escalation_files_the_ticket_before_anyone_is_told() {
 fn a_live_flag_asks_each_field_and_files_the_answers() {
     let mut c = call("flag", Hearing::Live);
     let words = "this is the worst service I have ever had";
-    c.handle(heard(
-        4_000,
-        words,
-        vec![hit("complaint", TopicKind::Callback, words)],
-    ))
-    .unwrap();
+    c.handle(heard_topic(4_000, words, "complaint", TopicKind::Callback))
+        .unwrap();
     let said: Vec<_> = effects(&drain(&mut c))
         .into_iter()
         .filter_map(|a| match a {
@@ -213,10 +216,11 @@ fn a_live_flag_asks_each_field_and_files_the_answers() {
 #[test]
 fn hanging_up_mid_dialog_still_files_what_was_collected() {
     let mut c = call("flag", Hearing::Live);
-    c.handle(heard(
+    c.handle(heard_topic(
         4_000,
         "I want to complain",
-        vec![hit("complaint", TopicKind::Callback, "I want to complain")],
+        "complaint",
+        TopicKind::Callback,
     ))
     .unwrap();
     c.handle(heard(6_000, "the engineer never came", vec![]))
@@ -249,10 +253,11 @@ fn hanging_up_mid_dialog_still_files_what_was_collected() {
 fn off_mode_reports_topics_but_only_continues() {
     let mut c = call("off", Hearing::Recording);
     let words = "cancel my contract";
-    c.handle(heard(
+    c.handle(heard_topic(
         2_000,
         words,
-        vec![hit("cancellation", TopicKind::Escalation, words)],
+        "cancellation",
+        TopicKind::Escalation,
     ))
     .unwrap();
     let actions = drain(&mut c);

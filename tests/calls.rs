@@ -29,6 +29,20 @@ async fn replay(support: &str, utterances: &[&str], dir: &Path) -> (ReplayOutcom
     (outcome, store)
 }
 
+/// The call's escalate/flag decisions must be exactly `expected` (topic ids); shows what was heard if not.
+fn assert_decisions(outcome: &ReplayOutcome, expected: &[(Decision, &str)]) {
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(d, t)| (*d, Some(t.to_string())))
+        .collect();
+    assert_eq!(
+        outcome.decisions(),
+        expected,
+        "heard: {:?}",
+        transcripts(outcome)
+    );
+}
+
 fn says(outcome: &ReplayOutcome) -> Vec<String> {
     outcome
         .lines
@@ -63,12 +77,7 @@ async fn a_caller_asking_to_cancel_a_contract_is_escalated() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        outcome.decisions(),
-        [(Decision::Escalate, Some("cancellation".to_string()))],
-        "{:#?}",
-        outcome.lines
-    );
+    assert_decisions(&outcome, &[(Decision::Escalate, "cancellation")]);
     // The ticket is filed before the transfer is announced, and the transfer carries the summary.
     let order: Vec<&str> = outcome
         .lines
@@ -125,12 +134,7 @@ async fn a_complaint_in_flag_mode_files_a_callback_ticket_with_the_questions() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        outcome.decisions(),
-        [(Decision::Flag, Some("complaint".to_string()))],
-        "{:#?}",
-        transcripts(&outcome)
-    );
+    assert_decisions(&outcome, &[(Decision::Flag, "complaint")]);
     let said = says(&outcome);
     for question in [
         "What is the reason for your call?",
@@ -204,12 +208,7 @@ async fn a_reworded_request_still_matches() {
         dir.path(),
     )
     .await;
-    assert_eq!(
-        outcome.decisions(),
-        [(Decision::Escalate, Some("cancellation".to_string()))],
-        "{:?}",
-        transcripts(&outcome)
-    );
+    assert_decisions(&outcome, &[(Decision::Escalate, "cancellation")]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -217,15 +216,10 @@ async fn asking_for_a_person_escalates_in_decide_mode_only() {
     let dir = tempfile::tempdir().unwrap();
     let words = ["Can I please talk to a real person?"];
     let (outcome, _) = replay("decide", &words, dir.path()).await;
-    assert_eq!(
-        outcome.decisions(),
-        [(Decision::Escalate, Some("person_request".to_string()))],
-        "{:?}",
-        transcripts(&outcome)
-    );
+    assert_decisions(&outcome, &[(Decision::Escalate, "person_request")]);
     let dir = tempfile::tempdir().unwrap();
     let (outcome, _) = replay("flag", &words, dir.path()).await;
-    assert!(outcome.decisions().is_empty(), "{:?}", outcome.decisions());
+    assert_decisions(&outcome, &[]);
 }
 
 #[test]

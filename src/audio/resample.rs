@@ -15,8 +15,9 @@ pub enum ResampleError {
     Process(String),
 }
 
-/// A stateful mono resampler to [`TARGET_RATE`] (or, with [`ToSpeechRate::between`], any rate).
-pub struct ToSpeechRate {
+/// A stateful mono resampler: to [`TARGET_RATE`] for the speech engines, or between any two rates (e.g. down
+/// to 8 kHz to simulate a phone line).
+pub struct StreamResampler {
     engine: Option<FftFixedIn<f32>>,
     input_rate: u32,
     output_rate: u32,
@@ -28,13 +29,14 @@ pub struct ToSpeechRate {
     produced: u64,
 }
 
-impl ToSpeechRate {
-    pub fn new(input_rate: u32) -> Result<Self, ResampleError> {
-        Self::between(input_rate, TARGET_RATE)
+impl StreamResampler {
+    /// A resampler from `input_rate` to the speech engines' 16 kHz.
+    pub fn to_speech_rate(input_rate: u32) -> Result<Self, ResampleError> {
+        Self::new(input_rate, TARGET_RATE)
     }
 
-    /// A resampler from `input_rate` to `output_rate` (e.g. down to 8 kHz to simulate a phone line).
-    pub fn between(input_rate: u32, output_rate: u32) -> Result<Self, ResampleError> {
+    /// A resampler from `input_rate` to `output_rate`.
+    pub fn new(input_rate: u32, output_rate: u32) -> Result<Self, ResampleError> {
         if input_rate == 0 || output_rate == 0 {
             return Err(ResampleError::Construction {
                 rate: input_rate,
@@ -70,11 +72,7 @@ impl ToSpeechRate {
         })
     }
 
-    pub fn input_rate(&self) -> u32 {
-        self.input_rate
-    }
-
-    /// Feeds samples; appends whatever 16 kHz output is ready to `out`.
+    /// Feeds samples; appends whatever output is ready to `out`.
     pub fn push(&mut self, input: &[f32], out: &mut Vec<f32>) -> Result<(), ResampleError> {
         self.consumed += input.len() as u64;
         let Some(engine) = self.engine.as_mut() else {
@@ -133,7 +131,7 @@ impl ToSpeechRate {
     }
 }
 
-/// Resamples a whole signal to 16 kHz (convenience over [`ToSpeechRate`]).
+/// Resamples a whole signal to 16 kHz (convenience over [`StreamResampler`]).
 pub fn to_speech_rate(input_rate: u32, samples: &[f32]) -> Result<Vec<f32>, ResampleError> {
     resample(input_rate, TARGET_RATE, samples)
 }
@@ -144,7 +142,7 @@ pub fn resample(
     output_rate: u32,
     samples: &[f32],
 ) -> Result<Vec<f32>, ResampleError> {
-    let mut r = ToSpeechRate::between(input_rate, output_rate)?;
+    let mut r = StreamResampler::new(input_rate, output_rate)?;
     let mut out = Vec::with_capacity(
         samples.len() * output_rate as usize / input_rate.max(1) as usize + 1024,
     );
@@ -184,7 +182,7 @@ mod tests {
     fn streaming_in_small_pieces_equals_one_shot() {
         let input = tone(8_000, 300.0, 0.7);
         let whole = to_speech_rate(8_000, &input).unwrap();
-        let mut r = ToSpeechRate::new(8_000).unwrap();
+        let mut r = StreamResampler::to_speech_rate(8_000).unwrap();
         let mut pieces = Vec::new();
         for chunk in input.chunks(77) {
             r.push(chunk, &mut pieces).unwrap();

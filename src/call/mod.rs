@@ -94,8 +94,6 @@ pub enum Action {
     Transfer { to: String, summary: Option<String> },
     /// Write a ticket, then report [`Event::TicketFiled`].
     FileTicket(TicketDraft),
-    /// End the call.
-    Hangup,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,7 +199,6 @@ impl Call {
                 to: to.clone(),
                 summary: summary.clone(),
             }),
-            Action::Hangup => Some(CallEvent::Hangup),
             Action::Log(_) | Action::FileTicket(_) => None,
         }
     }
@@ -254,7 +251,7 @@ impl Call {
             },
         );
         match (verdict.decision, verdict.hit) {
-            (Decision::Escalate, Some(hit)) => self.escalate(t_ms, &hit)?,
+            (Decision::Escalate, Some(hit)) => self.escalate(&hit)?,
             (Decision::Flag, Some(hit)) => self.flag(t_ms, &hit)?,
             _ => {}
         }
@@ -315,7 +312,7 @@ impl Call {
         }
     }
 
-    fn escalate(&mut self, t_ms: u64, hit: &TopicHit) -> Result<(), CallError> {
+    fn escalate(&mut self, hit: &TopicHit) -> Result<(), CallError> {
         let to = self
             .setup
             .transfer_number
@@ -332,7 +329,7 @@ impl Call {
                 summary: self.setup.contextual_summary.then_some(summary),
             },
         ];
-        self.file(t_ms, draft, then, Phase::Transferred);
+        self.file(draft, then, Phase::Transferred);
         Ok(())
     }
 
@@ -362,7 +359,7 @@ impl Call {
                 self.act(t_ms, Action::Say { text: ask });
                 self.phase = Phase::AskingFields { draft, next: 0 };
             }
-            Hearing::Live => self.file_callback(t_ms, draft),
+            Hearing::Live => self.file_callback(draft),
             Hearing::Recording => {
                 for field in &draft.fields {
                     self.act(
@@ -375,17 +372,17 @@ impl Call {
                 if !draft.fields.is_empty() {
                     draft.note = Some(self.setup.prompts.callback.not_heard.clone());
                 }
-                self.file_callback(t_ms, draft);
+                self.file_callback(draft);
             }
         }
         Ok(())
     }
 
-    fn file_callback(&mut self, t_ms: u64, draft: TicketDraft) {
+    fn file_callback(&mut self, draft: TicketDraft) {
         let promise = Action::Say {
             text: self.setup.prompts.callback.promise.clone(),
         };
-        self.file(t_ms, draft, vec![promise], Phase::Flagged);
+        self.file(draft, vec![promise], Phase::Flagged);
     }
 
     /// Records the answer to the current question and asks the next one, or files the ticket.
@@ -403,7 +400,7 @@ impl Call {
             self.phase = Phase::AskingFields { draft, next };
         } else {
             draft.transcript = self.transcript_text();
-            self.file_callback(t_ms, draft);
+            self.file_callback(draft);
         }
     }
 
@@ -414,7 +411,7 @@ impl Call {
         }
     }
 
-    fn file(&mut self, _t_ms: u64, draft: TicketDraft, then: Vec<Action>, after: Phase) {
+    fn file(&mut self, draft: TicketDraft, then: Vec<Action>, after: Phase) {
         let kind = draft.kind;
         self.actions.push_back(Action::FileTicket(draft));
         self.phase = Phase::Filing {
@@ -444,7 +441,7 @@ impl Call {
                 // Nothing is lost: what was collected is filed, the rest stays empty and the note says why.
                 draft.transcript = self.transcript_text();
                 draft.note = Some(self.setup.prompts.callback.hung_up.clone());
-                self.file(t_ms, draft, Vec::new(), Phase::Ended);
+                self.file(draft, Vec::new(), Phase::Ended);
             }
             Phase::Filing { kind, .. } => {
                 // The ticket is still written and reported; what was to be said to the caller is moot.
