@@ -60,6 +60,24 @@ fn the_decoder_names_each_problem() {
 }
 
 #[test]
+fn a_streamed_header_without_sizes_reads_to_the_end_of_the_file() {
+    let samples: Vec<i16> = (0..1_001).map(|i| (i * 7) as i16).collect();
+    let mut wav = pcm16_wav(&samples, 8_000);
+    let data = wav.windows(4).position(|w| w == b"data").unwrap();
+    wav[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    wav[data + 4..data + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+    wav.push(0x55); // half a sample at the end, as a recorder killed mid-write leaves
+    let rec = decode_wav(&wav).expect("streamed PCM WAV");
+    assert_eq!(rec.channels[0].len(), samples.len());
+    assert_eq!(rec.channels[0][1_000], f32::from(samples[1_000]) / 32768.0);
+
+    let mut ulaw = encode_g711_wav(Law::MuLaw, 8_000, &[0.25; 300]);
+    let data = ulaw.windows(4).position(|w| w == b"data").unwrap();
+    ulaw[data + 4..data + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(decode_wav(&ulaw).unwrap().channels[0].len(), 300);
+}
+
+#[test]
 fn formats_decode_to_the_same_signal() {
     let tone: Vec<f32> = (0..800).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
     let pcm: Vec<i16> = tone.iter().map(|s| (s * 32767.0) as i16).collect();

@@ -110,6 +110,8 @@ struct Layout {
     block_align: u16,
     bits: u16,
     data: std::ops::Range<usize>,
+    /// The header gave no data size (0xFFFFFFFF): the data runs to the end of the file.
+    streamed: bool,
 }
 
 const WAVE_FORMAT_PCM: u16 = 1;
@@ -169,9 +171,11 @@ fn layout(bytes: &[u8]) -> Result<Layout, WavError> {
                 return Err(WavError::NoAudio);
             }
             let available = bytes.len() - body;
-            // 0xFFFFFFFF is what streaming recorders write when they never went back to fix the size.
-            let size = if size == u32::MAX as usize {
-                available
+            // 0xFFFFFFFF is what streaming recorders write when they never went back to fix the size:
+            // take whole frames up to the end of the file.
+            let streamed = size == u32::MAX as usize;
+            let size = if streamed {
+                available - available % usize::from(block_align.max(1))
             } else {
                 size
             };
@@ -187,6 +191,7 @@ fn layout(bytes: &[u8]) -> Result<Layout, WavError> {
                 block_align,
                 bits,
                 data: body..body + size,
+                streamed,
             });
         }
         pos = body + size + (size & 1);
@@ -258,8 +263,21 @@ fn decode_g711(bytes: &[u8], l: &Layout) -> Result<Recording, WavError> {
 }
 
 fn decode_pcm(bytes: &[u8], l: &Layout) -> Result<Recording, WavError> {
-    // Give hound exactly the validated bytes: header and data chunk as found, nothing after.
-    let reader = hound::WavReader::new(Cursor::new(&bytes[..l.data.end]))
+    // Give hound exactly the validated bytes: header and data chunk as found, nothing after. A streamed
+    // header gets its real sizes written in (hound reads the declared size).
+    let fixed;
+    let header_and_data = if l.streamed {
+        let mut copy = bytes[..l.data.end].to_vec();
+        let riff_size = (copy.len() - 8) as u32;
+        copy[4..8].copy_from_slice(&riff_size.to_le_bytes());
+        let data_size = l.data.len() as u32;
+        copy[l.data.start - 4..l.data.start].copy_from_slice(&data_size.to_le_bytes());
+        fixed = copy;
+        &fixed[..]
+    } else {
+        &bytes[..l.data.end]
+    };
+    let reader = hound::WavReader::new(Cursor::new(header_and_data))
         .map_err(|e| WavError::Unsupported(e.to_string()))?;
     let spec = reader.spec();
     let n_channels = usize::from(spec.channels);

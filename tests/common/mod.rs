@@ -7,7 +7,7 @@ use std::process::Command;
 
 use switchboard::audio::g711::Law;
 use switchboard::audio::resample::resample;
-use switchboard::audio::wav::{decode_wav, encode_g711_wav};
+use switchboard::audio::wav::{encode_g711_wav, read_wav};
 use switchboard::models::ModelDir;
 
 /// ../shared next to the project (CI puts it there).
@@ -43,21 +43,17 @@ pub fn bin() -> Command {
 
 /// Speech for `text` from espeak-ng, as (rate, samples).
 pub fn speak(text: &str) -> (u32, Vec<f32>) {
+    // To a file, not --stdout: on a pipe espeak-ng cannot go back to write the real sizes into the header.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("speech.wav");
     let out = Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", "150", "--stdout", text])
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&path)
+        .arg(text)
         .output()
         .expect("espeak-ng must be installed (scripts/install.sh installs it)");
     assert!(out.status.success(), "espeak-ng failed: {out:?}");
-    let mut wav = out.stdout;
-    // espeak-ng writes a streaming header with unknown sizes to stdout: fix them up.
-    let len = wav.len() as u32;
-    wav[4..8].copy_from_slice(&(len - 8).to_le_bytes());
-    let data = wav
-        .windows(4)
-        .position(|w| w == b"data")
-        .expect("data chunk");
-    wav[data + 4..data + 8].copy_from_slice(&(len - data as u32 - 8).to_le_bytes());
-    let rec = decode_wav(&wav).expect("espeak WAV");
+    let rec = read_wav(&path).expect("espeak WAV");
     (rec.sample_rate, rec.channels[0].clone())
 }
 
