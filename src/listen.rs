@@ -96,6 +96,11 @@ impl Listener {
         self.resampled.clear();
         self.resampler.finish(&mut self.resampled)?;
         self.pending.extend_from_slice(&self.resampled);
+        // The last partial frame is padded with silence rather than dropped: its words count too.
+        if !self.pending.is_empty() {
+            let whole = self.pending.len().div_ceil(FRAME) * FRAME;
+            self.pending.resize(whole, 0.0);
+        }
         self.run_frames(out)?;
         let t_ms = self.heard_ms();
         if let Some(SegmentEvent::Ended(u)) = self.segmenter.finish(t_ms) {

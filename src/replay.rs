@@ -184,7 +184,7 @@ impl Replayer {
         outcome.heard_ms = listener.heard_ms().min(outcome.duration_ms);
         if !call.is_finished() {
             events.push(Event::HungUp {
-                t_ms: outcome.duration_ms,
+                t_ms: outcome.duration_ms.max(listener.heard_ms()),
             });
             drive(&mut call, &listener, &mut events, store, &mut outcome, sink).await?;
         }

@@ -4,6 +4,7 @@
 //! The RIFF chunk walk here validates every file before any decoder sees it, so a truncated, empty or
 //! foreign file becomes a [`WavError`] that names the problem instead of a panic or a silent half-call.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 use std::path::Path;
 
@@ -70,25 +71,27 @@ impl Recording {
         n * 1000 / u64::from(self.sample_rate.max(1))
     }
 
-    /// The caller's audio as one mono signal.
-    pub fn caller_audio(&self, choice: ChannelChoice) -> Result<Vec<f32>, WavError> {
+    /// The caller's audio as one mono signal (borrowed unless channels have to be mixed).
+    pub fn caller_audio(&self, choice: ChannelChoice) -> Result<Cow<'_, [f32]>, WavError> {
         match choice {
             ChannelChoice::Only(i) => {
                 self.channels
                     .get(i)
-                    .cloned()
+                    .map(|c| Cow::Borrowed(&c[..]))
                     .ok_or(WavError::NoSuchChannel {
                         requested: i,
                         available: self.channels.len(),
                     })
             }
-            ChannelChoice::Mix if self.channels.len() == 1 => Ok(self.channels[0].clone()),
+            ChannelChoice::Mix if self.channels.len() == 1 => Ok(Cow::Borrowed(&self.channels[0])),
             ChannelChoice::Mix => {
                 let n = self.channels[0].len();
                 let scale = 1.0 / self.channels.len() as f32;
-                Ok((0..n)
-                    .map(|i| self.channels.iter().map(|c| c[i]).sum::<f32>() * scale)
-                    .collect())
+                Ok(Cow::Owned(
+                    (0..n)
+                        .map(|i| self.channels.iter().map(|c| c[i]).sum::<f32>() * scale)
+                        .collect(),
+                ))
             }
         }
     }

@@ -161,7 +161,9 @@ impl Call {
 
     /// Feeds one event.
     pub fn handle(&mut self, event: Event) -> Result<(), CallError> {
-        if matches!(self.phase, Phase::Ended) {
+        // After a transfer or the hang-up the agent hears nothing more (a pending ticket is still
+        // `Filing`, so its confirmation gets through).
+        if self.is_finished() {
             return Ok(());
         }
         match event {
