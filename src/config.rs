@@ -113,6 +113,17 @@ pub struct AgentConfig {
     pub tickets_database: PathBuf,
     pub vad: VadSettings,
     pub asr: AsrSettings,
+    pub matching: MatchingSettings,
+}
+
+/// `[matching]`: the business's own tuning of the topic matcher.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchingSettings {
+    /// Ordinary requests of this business that must not fire a topic (added to the language's own list).
+    pub ordinary: Vec<String>,
+    /// Confidence a topic needs when it sets no `threshold` of its own (default: the calibrated one).
+    pub threshold: Option<f32>,
 }
 
 impl AgentConfig {
@@ -203,6 +214,8 @@ struct Raw {
     vad: Option<Spanned<VadSettings>>,
     #[serde(default)]
     asr: Option<AsrSettings>,
+    #[serde(default)]
+    matching: Option<Spanned<MatchingSettings>>,
 }
 
 #[derive(Deserialize)]
@@ -525,6 +538,25 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
         None => VadSettings::default(),
     };
 
+    let matching = match raw.matching {
+        Some(m) => {
+            let span = m.span();
+            let m = m.into_inner();
+            if m.threshold.is_some_and(|t| !(t > 0.0 && t <= 1.0)) {
+                f.error(
+                    "matching.threshold",
+                    span.clone(),
+                    "threshold is a confidence in (0, 1]",
+                );
+            }
+            if m.ordinary.iter().any(|o| o.trim().is_empty()) {
+                f.error("matching.ordinary", span, "an ordinary request is empty");
+            }
+            m
+        }
+        None => MatchingSettings::default(),
+    };
+
     // Warnings: configuration that loads but would never act.
     match support {
         SupportMode::Escalate if !callback_topics.is_empty() => f.warn(
@@ -593,6 +625,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             tickets_database,
             vad,
             asr: raw.asr.unwrap_or_default(),
+            matching,
         },
         warnings: f.warnings,
     })

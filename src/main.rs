@@ -4,11 +4,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use switchboard::audio::wav::ChannelChoice;
 use switchboard::config;
+use switchboard::eval;
 use switchboard::events::EventLine;
 use switchboard::models::{self, ModelDir};
 use switchboard::replay::{ReplayOptions, Replayer};
@@ -57,6 +62,27 @@ enum Command {
         /// Recordings (WAV) to replay, one call each.
         #[arg(required = true)]
         recordings: Vec<PathBuf>,
+    },
+    /// Score the topic matcher on labelled lines (text or audio): precision, recall, F1, false alarms.
+    Eval {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// JSON lines: {"id", "text" | "audio", "expect": [topic ids]}; audio paths are relative to this file.
+        #[arg(long, short)]
+        dataset: PathBuf,
+        /// Print one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Vary each topic's threshold: precision/recall curve, best-F1 and <=1 % false-alarm thresholds.
+        #[arg(long)]
+        sweep: bool,
+        /// Draw the sweep's curves to this file (.png or .svg); implies --sweep.
+        #[arg(long, value_name = "FILE")]
+        plot: Option<PathBuf>,
+        /// Fit the matcher's calibration to these (text) lines and print it as TOML for
+        /// prompts/<lang>/matcher.toml, instead of a report.
+        #[arg(long, conflicts_with_all = ["sweep", "plot"])]
+        fit: bool,
     },
     /// Tickets filed by calls.
     Tickets {
@@ -148,6 +174,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             runtime.block_on(replay(&models, &config, json, options, db, &recordings))
         }
+        Command::Eval {
+            config,
+            dataset,
+            json,
+            sweep,
+            plot,
+            fit,
+        } => evaluate(&models, &config, &dataset, json, sweep || plot.is_some(), plot, fit),
         Command::Tickets { db, config, action } => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(tickets(db, config, action))
@@ -203,6 +237,109 @@ fn check_config(path: &Path) -> Result<ExitCode> {
         c.callback.extra_fields.len(),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sets the returned flag on Ctrl-C (the first one; a second one ends the process as usual).
+fn interrupt_flag(runtime: &tokio::runtime::Runtime) -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            set.store(true, Ordering::Relaxed);
+            eprintln!("\ninterrupted: finishing the line in progress, then reporting what was scored");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    flag
+}
+
+fn progress_bar(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} lines, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn evaluate(
+    models: &ModelDir,
+    config_path: &Path,
+    dataset: &Path,
+    json: bool,
+    sweep: bool,
+    plot: Option<PathBuf>,
+    fit: bool,
+) -> Result<ExitCode> {
+    let loaded = config::load(config_path)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {}:{w}", config_path.display());
+    }
+    if let Some(p) = &plot {
+        let ext = p.extension().map(|e| e.to_string_lossy().to_lowercase());
+        if !matches!(ext.as_deref(), Some("png" | "svg")) {
+            bail!("--plot {}: the file must end in .png or .svg", p.display());
+        }
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    let stop = interrupt_flag(&runtime);
+    let replayer = Replayer::new(loaded.config, models.clone())?;
+    let topics = eval::topic_ids(&replayer);
+    let samples = eval::dataset::load(dataset, &topics)?;
+    if fit {
+        let bar = progress_bar(samples.len() * 2, "fitting");
+        let calibration = eval::fit(&replayer, &samples, &stop, &mut |n| bar.set_position(n as u64))?;
+        bar.finish_and_clear();
+        if stop.load(Ordering::Relaxed) {
+            bail!("interrupted: no calibration fitted");
+        }
+        print!("{}", calibration.to_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bar = progress_bar(samples.len(), "scoring");
+    let (outcomes, cost) = eval::run(&replayer, &samples, &stop, &mut |n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
+    let thresholds = eval::thresholds(&replayer);
+    let mut report = eval::metrics::report(&topics, &thresholds, &samples, &outcomes);
+    report.scoring = Some(cost);
+    let sweeps = sweep.then(|| eval::sweep::sweep(&topics, &samples, &outcomes));
+    if let (Some(path), Some(sweeps)) = (&plot, &sweeps) {
+        let title = format!(
+            "{} on {} ({} lines)",
+            config_path.display(),
+            dataset.display(),
+            report.n
+        );
+        eval::plot::draw(path, &title, sweeps)?;
+        if !json {
+            println!("plot written to {}", path.display());
+        }
+    }
+    let neutral = outcomes
+        .iter()
+        .filter(|o| samples[o.sample].expect.is_empty())
+        .count();
+    if json {
+        let mut value = serde_json::to_value(&report)?;
+        if let (Some(sweeps), Some(object)) = (&sweeps, value.as_object_mut()) {
+            object.insert("sweep".into(), serde_json::to_value(sweeps)?);
+        }
+        println!("{value}");
+    } else {
+        print!("{}", eval::render::report(&report, neutral));
+        if let Some(sweeps) = &sweeps {
+            print!("{}", eval::render::sweep(sweeps));
+        }
+    }
+    Ok(if report.interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn replay(

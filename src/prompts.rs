@@ -7,11 +7,14 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
+use crate::topics::calibration::Calibration;
+use crate::topics::phrasing::{Describe, Negation};
 use crate::topics::{MandatoryTopic, TopicKind};
 
 const EN_PROMPTS: &str = include_str!("../prompts/en/prompts.toml");
 const EN_LEXICON: &str = include_str!("../prompts/en/lexicon.toml");
 const EN_TOPICS: &str = include_str!("../prompts/en/topics.toml");
+const EN_MATCHER: &str = include_str!("../prompts/en/matcher.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
@@ -74,6 +77,22 @@ pub struct Lexicon {
     pub negation: Vec<String>,
 }
 
+/// `prompts/<lang>/matcher.toml`: how the semantic matcher reads the language.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatcherPack {
+    pub describe: Describe,
+    pub negation: Negation,
+    pub ordinary: OrdinaryRequests,
+    pub calibration: Calibration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdinaryRequests {
+    pub requests: Vec<String>,
+}
+
 #[derive(Deserialize)]
 struct BuiltinTopics {
     topic: Vec<BuiltinTopic>,
@@ -91,6 +110,7 @@ struct BuiltinTopic {
 pub struct Language {
     pub prompts: Prompts,
     pub lexicon: Lexicon,
+    pub matcher: MatcherPack,
     /// The built-in "caller asks for a person" topic used by `support = "decide"`.
     pub person_request: MandatoryTopic,
 }
@@ -109,6 +129,8 @@ impl Language {
             toml::from_str(EN_PROMPTS).map_err(|e| invalid("prompts.toml", e))?;
         let lexicon: Lexicon =
             toml::from_str(EN_LEXICON).map_err(|e| invalid("lexicon.toml", e))?;
+        let matcher: MatcherPack =
+            toml::from_str(EN_MATCHER).map_err(|e| invalid("matcher.toml", e))?;
         let topics: BuiltinTopics =
             toml::from_str(EN_TOPICS).map_err(|e| invalid("topics.toml", e))?;
         let person = topics
@@ -123,6 +145,7 @@ impl Language {
         Ok(Self {
             prompts,
             lexicon,
+            matcher,
             person_request: MandatoryTopic {
                 id: person.id,
                 text: person.text,

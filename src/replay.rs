@@ -5,6 +5,7 @@
 //! a replay is deterministic in everything but `wall_ms`, which measures our own processing.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use crate::asr::whisper::WhisperModel;
 use crate::audio::vad::SileroVad;
@@ -17,8 +18,9 @@ use crate::models::{ModelDir, SILERO_VAD};
 use crate::onnx::OnnxError;
 use crate::prompts::{Language, PromptError};
 use crate::tickets::store::{StoreError, TicketStore};
-use crate::topics::lexical::LexicalMatcher;
-use crate::topics::{MandatoryTopic, TopicMatcher};
+use crate::topics::embedder::{EmbedError, SentenceEmbedder};
+use crate::topics::semantic::{SemanticMatcher, SharedEmbedder, TopicIndex};
+use crate::topics::{MandatoryTopic, TopicError, TopicKind, TopicMatcher};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -36,6 +38,10 @@ pub enum ReplayError {
     Asr(#[from] crate::asr::AsrError),
     #[error(transparent)]
     Onnx(#[from] OnnxError),
+    #[error("sentence embedder: {0}")]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Topics(#[from] TopicError),
 }
 
 /// Per-replay choices.
@@ -85,10 +91,39 @@ pub fn call_topics(config: &AgentConfig, language: &Language) -> Vec<MandatoryTo
     topics
 }
 
-/// The matcher for a call.
-pub fn matcher_for(topics: &[MandatoryTopic], language: &Language) -> Box<dyn TopicMatcher> {
-    Box::new(LexicalMatcher::new(&language.lexicon, topics))
+/// The index of the topics a call listens for. The built-in "asks for a person" topic of decide mode is
+/// left out when the business's own escalation topics already recognise most of its examples: two topics
+/// for one request would only compete with each other.
+pub fn topic_index(
+    config: &AgentConfig,
+    language: &Language,
+    embedder: &SharedEmbedder,
+) -> Result<TopicIndex, TopicError> {
+    let topics = call_topics(config, language);
+    let own: Vec<MandatoryTopic> = config.topics().cloned().collect();
+    if topics.len() == own.len() {
+        return TopicIndex::build(&topics, language, &config.matching, embedder);
+    }
+    let index = TopicIndex::build(&own, language, &config.matching, embedder)?;
+    let examples = &language.person_request.examples;
+    let covered = index
+        .score_texts(embedder, examples)?
+        .into_iter()
+        .filter(|scores| {
+            scores
+                .iter()
+                .any(|s| s.kind == TopicKind::Escalation && s.score >= s.threshold)
+        })
+        .count();
+    if covered * 2 >= examples.len() {
+        Ok(index)
+    } else {
+        TopicIndex::build(&topics, language, &config.matching, embedder)
+    }
 }
+
+/// Threads of the shared sentence embedder.
+const EMBEDDER_THREADS: usize = 2;
 
 /// Loads the engines once and replays any number of recordings against one config.
 pub struct Replayer {
@@ -96,6 +131,8 @@ pub struct Replayer {
     language: Language,
     models: ModelDir,
     whisper: WhisperModel,
+    embedder: SharedEmbedder,
+    index: Arc<TopicIndex>,
 }
 
 impl Replayer {
@@ -105,16 +142,53 @@ impl Replayer {
         // Fail on a missing VAD model or ONNX Runtime before any audio is read (sessions are per call).
         models.file(SILERO_VAD).map_err(OnnxError::from)?;
         crate::onnx::environment(&models)?;
+        let embedder = Arc::new(Mutex::new(SentenceEmbedder::load(&models, EMBEDDER_THREADS)?));
+        let index = Arc::new(topic_index(&config, &language, &embedder)?);
         Ok(Self {
             config,
             language,
             models,
             whisper,
+            embedder,
+            index,
         })
     }
 
     pub fn config(&self) -> &AgentConfig {
         &self.config
+    }
+
+    /// The topics of this config, embedded.
+    pub fn index(&self) -> &Arc<TopicIndex> {
+        &self.index
+    }
+
+    pub fn language(&self) -> &Language {
+        &self.language
+    }
+
+    pub fn embedder(&self) -> &SharedEmbedder {
+        &self.embedder
+    }
+
+    /// A fresh per-call topic matcher.
+    pub fn matcher(&self) -> SemanticMatcher {
+        SemanticMatcher::new(self.index.clone(), self.embedder.clone())
+    }
+
+    /// A per-call listening pipeline for audio at `sample_rate` that scores with `matcher`.
+    pub fn listener(
+        &self,
+        sample_rate: u32,
+        matcher: Box<dyn TopicMatcher>,
+    ) -> Result<Listener, ReplayError> {
+        Ok(Listener::new(
+            sample_rate,
+            SileroVad::load(&self.models)?,
+            self.config.vad,
+            Box::new(self.whisper.transcriber()?),
+            matcher,
+        )?)
     }
 
     /// Replays one recording; every log line is also handed to `sink` as it happens.
@@ -144,14 +218,8 @@ impl Replayer {
                     .unwrap_or_default()
             )
         });
-        let topics = call_topics(&self.config, &self.language);
-        let mut listener = Listener::new(
-            recording.sample_rate,
-            SileroVad::load(&self.models)?,
-            self.config.vad,
-            Box::new(self.whisper.transcriber()?),
-            matcher_for(&topics, &self.language),
-        )?;
+        let topics: Vec<MandatoryTopic> = self.index.topics().cloned().collect();
+        let mut listener = self.listener(recording.sample_rate, Box::new(self.matcher()))?;
         let mut call = Call::new(CallSetup {
             call_id,
             caller: options.caller.clone(),

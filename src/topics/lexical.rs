@@ -38,14 +38,29 @@ impl LexicalMatcher {
     }
 }
 
-impl TopicMatcher for LexicalMatcher {
-    fn scores(&mut self, utterance: &str) -> Result<Vec<TopicScore>, TopicError> {
+/// The lexical matcher's verdict on one topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LexicalScore {
+    /// Share of the best phrase's terms that were heard.
+    pub score: f32,
+    /// The caller's words that matched them.
+    pub matched: Vec<String>,
+    /// That phrase.
+    pub phrase: String,
+}
+
+impl LexicalMatcher {
+    /// One score per topic, in configuration order.
+    pub fn score_all(&self, utterance: &str) -> Vec<LexicalScore> {
         let heard = self.normaliser.terms(utterance);
-        Ok(self
-            .topics
+        self.topics
             .iter()
             .map(|c| {
-                let mut best = (0.0f32, Vec::new(), String::new());
+                let mut best = LexicalScore {
+                    score: 0.0,
+                    matched: Vec::new(),
+                    phrase: String::new(),
+                };
                 for (phrase, terms) in &c.phrases {
                     let matched: Vec<String> = terms
                         .iter()
@@ -53,18 +68,36 @@ impl TopicMatcher for LexicalMatcher {
                         .map(|h| h.surface.clone())
                         .collect();
                     let score = matched.len() as f32 / terms.len() as f32;
-                    if score > best.0 {
-                        best = (score, matched, phrase.clone());
+                    if score > best.score {
+                        best = LexicalScore {
+                            score,
+                            matched,
+                            phrase: phrase.clone(),
+                        };
                     }
                 }
-                TopicScore {
-                    topic: c.topic.id.clone(),
-                    kind: c.topic.kind,
-                    score: best.0,
-                    threshold: c.topic.threshold.unwrap_or(DEFAULT_THRESHOLD),
-                    matched: best.1,
-                    phrase: best.2,
-                }
+                best
+            })
+            .collect()
+    }
+}
+
+impl TopicMatcher for LexicalMatcher {
+    fn scores(&mut self, utterance: &str) -> Result<Vec<TopicScore>, TopicError> {
+        Ok(self
+            .score_all(utterance)
+            .into_iter()
+            .zip(&self.topics)
+            .map(|(lex, c)| TopicScore {
+                topic: c.topic.id.clone(),
+                kind: c.topic.kind,
+                score: lex.score,
+                threshold: c.topic.threshold.unwrap_or(DEFAULT_THRESHOLD),
+                matched: lex.matched,
+                phrase: lex.phrase,
+                heard: utterance.to_string(),
+                features: Default::default(),
+                negated: false,
             })
             .collect())
     }

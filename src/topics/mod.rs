@@ -3,10 +3,16 @@
 //! A matcher scores an utterance against every topic; a score at or above the topic's threshold is a
 //! [`TopicHit`], with the caller's words that made it (evidence) so a person can see why it fired.
 
+pub mod calibration;
+pub mod embedder;
 pub mod lexical;
+pub mod phrasing;
+pub mod semantic;
 pub mod text;
 
 use serde::{Deserialize, Serialize};
+
+use calibration::Features;
 
 /// Which list a topic came from: it decides what a hit does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -47,6 +53,12 @@ pub struct TopicScore {
     pub matched: Vec<String>,
     /// The topic phrase (text or example) that matched best.
     pub phrase: String,
+    /// What was scored: the utterance, or it together with the one before when that scored higher.
+    pub heard: String,
+    /// The evidence behind `score` (zero for the lexical matcher alone).
+    pub features: Features,
+    /// The caller negated the topic; only the clauses without a negation were scored.
+    pub negated: bool,
 }
 
 /// A topic recognised in an utterance.
@@ -74,19 +86,23 @@ pub trait TopicMatcher: Send {
 
     /// The topics at or above their threshold, best first.
     fn hits(&mut self, utterance: &str) -> Result<Vec<TopicHit>, TopicError> {
-        let mut hits: Vec<TopicHit> = self
-            .scores(utterance)?
-            .into_iter()
-            .filter(|s| s.score >= s.threshold && s.score > 0.0)
-            .map(|s| TopicHit {
-                topic: s.topic,
-                kind: s.kind,
-                score: s.score,
-                evidence: utterance.to_string(),
-                matched: s.matched,
-            })
-            .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        Ok(hits)
+        hits_from(self.scores(utterance)?)
     }
+}
+
+/// The scores at or above their threshold as hits, best first.
+pub fn hits_from(scores: Vec<TopicScore>) -> Result<Vec<TopicHit>, TopicError> {
+    let mut hits: Vec<TopicHit> = scores
+        .into_iter()
+        .filter(|s| s.score >= s.threshold && s.score > 0.0)
+        .map(|s| TopicHit {
+            topic: s.topic,
+            kind: s.kind,
+            score: s.score,
+            evidence: s.heard,
+            matched: s.matched,
+        })
+        .collect();
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    Ok(hits)
 }

@@ -1,0 +1,232 @@
+//! Counting: per-topic confusion counts, precision/recall/F1, false alarms, detection delays, and the
+//! examples that explain the errors.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::dataset::Sample;
+use crate::topics::calibration::Features;
+
+/// Share of predictions that were right; 1 when nothing was predicted.
+pub fn precision(tp: usize, fp: usize) -> f64 {
+    if tp + fp == 0 {
+        1.0
+    } else {
+        tp as f64 / (tp + fp) as f64
+    }
+}
+
+/// Share of expected topics found; 1 when none was expected.
+pub fn recall(tp: usize, fn_: usize) -> f64 {
+    if tp + fn_ == 0 {
+        1.0
+    } else {
+        tp as f64 / (tp + fn_) as f64
+    }
+}
+
+/// Harmonic mean of precision and recall, as 2tp / (2tp + fp + fn); 1 when there was nothing to find and
+/// nothing was found.
+pub fn f1(tp: usize, fp: usize, fn_: usize) -> f64 {
+    if tp + fp + fn_ == 0 {
+        1.0
+    } else {
+        2.0 * tp as f64 / (2 * tp + fp + fn_) as f64
+    }
+}
+
+/// How one topic fared on one line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicOutcome {
+    /// Highest confidence over the line's utterances.
+    pub score: f32,
+    /// What was heard when it was highest.
+    pub evidence: String,
+    pub features: Features,
+    pub negated: bool,
+    /// Audio only: ms from the end of the utterance that first reached the threshold to the decision
+    /// (the segmenter's silence wait plus our processing).
+    pub delay_ms: Option<u64>,
+}
+
+/// One scored line: an outcome per topic, in the evaluator's topic order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineOutcome {
+    pub sample: usize,
+    pub topics: Vec<TopicOutcome>,
+    /// Utterances scored on this line.
+    pub utterances: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct TopicReport {
+    pub tp: usize,
+    pub fp: usize,
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub threshold: f32,
+}
+
+/// A miss or false alarm, with the numbers behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Example {
+    pub id: String,
+    pub line: usize,
+    pub topic: String,
+    pub score: f32,
+    pub threshold: f32,
+    pub heard: String,
+    pub features: Features,
+    pub negated: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Delays {
+    pub count: usize,
+    pub median_ms: u64,
+    pub p90_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Cost {
+    pub utterances: usize,
+    /// Mean wall time to score one utterance against every topic (embedding included).
+    pub per_utterance_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub topics: BTreeMap<String, TopicReport>,
+    pub macro_f1: f64,
+    /// Share of lines with an empty `expect` on which any topic fired.
+    pub false_alarm_rate: f64,
+    /// Lines scored.
+    pub n: usize,
+    /// Lines in the dataset (more than `n` when the run was interrupted).
+    pub lines: usize,
+    pub interrupted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection_delay: Option<Delays>,
+    pub worst_misses: Vec<Example>,
+    pub worst_false_alarms: Vec<Example>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scoring: Option<Cost>,
+}
+
+/// How many misses and false alarms a report shows.
+pub const SHOWN_EXAMPLES: usize = 8;
+
+/// Counts `outcomes` against `samples` with one threshold per topic.
+pub fn report(
+    topics: &[String],
+    thresholds: &[f32],
+    samples: &[Sample],
+    outcomes: &[LineOutcome],
+) -> Report {
+    let mut counts = vec![(0usize, 0usize, 0usize); topics.len()];
+    let mut neutral = 0;
+    let mut false_alarms = 0;
+    let mut misses = Vec::new();
+    let mut alarms = Vec::new();
+    let mut delays = Vec::new();
+    for outcome in outcomes {
+        let sample = &samples[outcome.sample];
+        let mut any = false;
+        for (k, topic) in topics.iter().enumerate() {
+            let o = &outcome.topics[k];
+            let fired = o.score >= thresholds[k];
+            let expected = sample.expect.contains(topic);
+            any |= fired;
+            let example = || Example {
+                id: sample.id.clone(),
+                line: sample.line,
+                topic: topic.clone(),
+                score: o.score,
+                threshold: thresholds[k],
+                heard: o.evidence.clone(),
+                features: o.features,
+                negated: o.negated,
+            };
+            match (fired, expected) {
+                (true, true) => {
+                    counts[k].0 += 1;
+                    delays.extend(o.delay_ms);
+                }
+                (true, false) => {
+                    counts[k].1 += 1;
+                    alarms.push(example());
+                }
+                (false, true) => {
+                    counts[k].2 += 1;
+                    misses.push(example());
+                }
+                (false, false) => {}
+            }
+        }
+        if sample.expect.is_empty() {
+            neutral += 1;
+            false_alarms += usize::from(any);
+        }
+    }
+    misses.sort_by(|a, b| a.score.total_cmp(&b.score).then(a.line.cmp(&b.line)));
+    alarms.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.line.cmp(&b.line)));
+    misses.truncate(SHOWN_EXAMPLES);
+    alarms.truncate(SHOWN_EXAMPLES);
+    let per_topic: BTreeMap<String, TopicReport> = topics
+        .iter()
+        .zip(&counts)
+        .zip(thresholds)
+        .map(|((t, &(tp, fp, fn_)), &threshold)| {
+            (
+                t.clone(),
+                TopicReport {
+                    tp,
+                    fp,
+                    fn_,
+                    precision: precision(tp, fp),
+                    recall: recall(tp, fn_),
+                    f1: f1(tp, fp, fn_),
+                    threshold,
+                },
+            )
+        })
+        .collect();
+    let macro_f1 = if per_topic.is_empty() {
+        0.0
+    } else {
+        per_topic.values().map(|r| r.f1).sum::<f64>() / per_topic.len() as f64
+    };
+    Report {
+        topics: per_topic,
+        macro_f1,
+        false_alarm_rate: if neutral == 0 {
+            0.0
+        } else {
+            false_alarms as f64 / neutral as f64
+        },
+        n: outcomes.len(),
+        lines: samples.len(),
+        interrupted: outcomes.len() < samples.len(),
+        detection_delay: delay_summary(delays),
+        worst_misses: misses,
+        worst_false_alarms: alarms,
+        scoring: None,
+    }
+}
+
+fn delay_summary(mut delays: Vec<u64>) -> Option<Delays> {
+    if delays.is_empty() {
+        return None;
+    }
+    delays.sort_unstable();
+    let at = |q: f64| delays[((delays.len() - 1) as f64 * q).round() as usize];
+    Some(Delays {
+        count: delays.len(),
+        median_ms: at(0.5),
+        p90_ms: at(0.9),
+    })
+}
