@@ -181,7 +181,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             sweep,
             plot,
             fit,
-        } => evaluate(&models, &config, &dataset, json, sweep || plot.is_some(), plot, fit),
+        } => evaluate(
+            &models,
+            &config,
+            &dataset,
+            json,
+            sweep || plot.is_some(),
+            plot,
+            fit,
+        ),
         Command::Tickets { db, config, action } => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(tickets(db, config, action))
@@ -246,7 +254,9 @@ fn interrupt_flag(runtime: &tokio::runtime::Runtime) -> Arc<AtomicBool> {
     runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             set.store(true, Ordering::Relaxed);
-            eprintln!("\ninterrupted: finishing the line in progress, then reporting what was scored");
+            eprintln!(
+                "\ninterrupted: finishing the line in progress, then reporting what was scored"
+            );
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
             }
@@ -292,7 +302,9 @@ fn evaluate(
     let samples = eval::dataset::load(dataset, &topics)?;
     if fit {
         let bar = progress_bar(samples.len() * 2, "fitting");
-        let calibration = eval::fit(&replayer, &samples, &stop, &mut |n| bar.set_position(n as u64))?;
+        let calibration = eval::fit(&replayer, &samples, &stop, &mut |n| {
+            bar.set_position(n as u64)
+        })?;
         bar.finish_and_clear();
         if stop.load(Ordering::Relaxed) {
             bail!("interrupted: no calibration fitted");
@@ -301,7 +313,9 @@ fn evaluate(
         return Ok(ExitCode::SUCCESS);
     }
     let bar = progress_bar(samples.len(), "scoring");
-    let (outcomes, cost) = eval::run(&replayer, &samples, &stop, &mut |n| bar.set_position(n as u64))?;
+    let (outcomes, cost) = eval::run(&replayer, &samples, &stop, &mut |n| {
+        bar.set_position(n as u64)
+    })?;
     bar.finish_and_clear();
     let thresholds = eval::thresholds(&replayer);
     let mut report = eval::metrics::report(&topics, &thresholds, &samples, &outcomes);

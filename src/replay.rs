@@ -142,7 +142,10 @@ impl Replayer {
         // Fail on a missing VAD model or ONNX Runtime before any audio is read (sessions are per call).
         models.file(SILERO_VAD).map_err(OnnxError::from)?;
         crate::onnx::environment(&models)?;
-        let embedder = Arc::new(Mutex::new(SentenceEmbedder::load(&models, EMBEDDER_THREADS)?));
+        let embedder = Arc::new(Mutex::new(SentenceEmbedder::load(
+            &models,
+            EMBEDDER_THREADS,
+        )?));
         let index = Arc::new(topic_index(&config, &language, &embedder)?);
         Ok(Self {
             config,

@@ -71,7 +71,8 @@ pub fn load(path: &Path, topics: &[String]) -> Result<Vec<Sample>, DatasetError>
             line,
             reason,
         };
-        let parsed: RawLine = serde_json::from_str(raw).map_err(|e| bad(format!("invalid line: {e}")))?;
+        let parsed: RawLine =
+            serde_json::from_str(raw).map_err(|e| bad(format!("invalid line: {e}")))?;
         let input = match (parsed.text, parsed.audio) {
             (Some(text), None) => SampleInput::Text(text),
             (None, Some(audio)) => {

@@ -200,7 +200,10 @@ fn score_audio(
             .last_end_detected()
             .map_or(0, |t| t.elapsed().as_millis() as u64);
         for event in events.drain(..) {
-            let Event::Heard { t_ms, transcript, .. } = event else {
+            let Event::Heard {
+                t_ms, transcript, ..
+            } = event
+            else {
                 continue;
             };
             if transcript.text.is_empty() {

@@ -31,7 +31,11 @@ pub enum PlotError {
 }
 
 /// Draws `sweeps` to `path` (`.png` or `.svg`).
-pub fn draw(path: &Path, title: &str, sweeps: &BTreeMap<String, TopicSweep>) -> Result<(), PlotError> {
+pub fn draw(
+    path: &Path,
+    title: &str,
+    sweeps: &BTreeMap<String, TopicSweep>,
+) -> Result<(), PlotError> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
@@ -83,9 +87,7 @@ fn paint<DB: DrawingBackend>(
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
-    let root = root
-        .titled(title, (FONT, 24))
-        .map_err(err)?;
+    let root = root.titled(title, (FONT, 24)).map_err(err)?;
     let (left, right) = root.split_horizontally(SIZE.0 / 2);
 
     let mut pr = ChartBuilder::on(&left)

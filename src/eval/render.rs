@@ -71,7 +71,9 @@ pub fn report(r: &Report, neutral_lines: usize) -> String {
     }
     if !r.worst_misses.is_empty() {
         let _ = writeln!(out, "\nworst misses (lowest confidence first):");
-        r.worst_misses.iter().for_each(|e| example_line(&mut out, e));
+        r.worst_misses
+            .iter()
+            .for_each(|e| example_line(&mut out, e));
     }
     if !r.worst_false_alarms.is_empty() {
         let _ = writeln!(out, "\nworst false alarms (highest confidence first):");
@@ -122,7 +124,11 @@ pub fn sweep(sweeps: &BTreeMap<String, TopicSweep>) -> String {
             "  {:>9} {:>9} {:>7} {:>6} {:>12}",
             "threshold", "precision", "recall", "F1", "false alarms"
         );
-        for p in s.curve.iter().filter(|p| (p.threshold * 100.0).round() as u32 % 5 == 0) {
+        for p in s
+            .curve
+            .iter()
+            .filter(|p| (p.threshold * 100.0).round() as u32 % 5 == 0)
+        {
             let _ = writeln!(
                 out,
                 "  {:>9.2} {:>9.3} {:>7.3} {:>6.3} {:>12}",

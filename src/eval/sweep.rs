@@ -80,9 +80,11 @@ pub fn sweep(
                 })
             };
             let best_f1 = best(&mut curve.iter()).expect("99 points");
-            let safe = best(&mut curve
-                .iter()
-                .filter(|p| p.false_alarm_rate <= SAFE_FALSE_ALARMS));
+            let safe = best(
+                &mut curve
+                    .iter()
+                    .filter(|p| p.false_alarm_rate <= SAFE_FALSE_ALARMS),
+            );
             (
                 topic.clone(),
                 TopicSweep {

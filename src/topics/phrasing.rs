@@ -103,8 +103,8 @@ impl Describe {
 /// An utterance whose negations were examined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NegatedReading {
-    /// The utterance with every negation made positive.
-    pub positive: String,
+    /// Each clause holding a negation, with its positive form.
+    pub clauses: Vec<(String, String)>,
     /// The utterance without what its negations govern (empty when that was everything).
     pub remainder: String,
 }
@@ -112,19 +112,19 @@ pub struct NegatedReading {
 impl Negation {
     /// `None` when the utterance holds no negation.
     pub fn read(&self, utterance: &str) -> Option<NegatedReading> {
-        let mut negated_any = false;
-        let mut positive = Vec::new();
+        let mut clauses = Vec::new();
         let mut remainder = Vec::new();
         for clause in split_keep_order(utterance, &self.clause_breaks) {
-            let (p, r, negated) = self.read_clause(&clause);
-            negated_any |= negated;
-            positive.push(p);
-            if !r.is_empty() {
-                remainder.push(r);
+            let (positive, rest, negated) = self.read_clause(&clause);
+            if negated {
+                clauses.push((clause, positive));
+            }
+            if !rest.is_empty() {
+                remainder.push(rest);
             }
         }
-        negated_any.then(|| NegatedReading {
-            positive: positive.join(", "),
+        (!clauses.is_empty()).then(|| NegatedReading {
+            clauses,
             remainder: remainder.join(", "),
         })
     }
@@ -186,7 +186,8 @@ fn starts_with_word(text: &str, word: &str) -> bool {
 
 fn word_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
     let bytes = text.as_bytes();
-    (0..bytes.len()).filter(move |&i| is_word_byte(bytes[i]) && (i == 0 || !is_word_byte(bytes[i - 1])))
+    (0..bytes.len())
+        .filter(move |&i| is_word_byte(bytes[i]) && (i == 0 || !is_word_byte(bytes[i - 1])))
 }
 
 /// Splits on any of `separators` (case-insensitive), trimming pieces and dropping empty ones.
@@ -223,29 +224,51 @@ mod tests {
         let en = Language::load("en").unwrap();
         let d = &en.matcher.describe;
         let p = d.phrases("Customer wants to cancel an order, a plan, an account or a contract");
-        assert!(p.contains(&"I want to cancel an order".to_string()), "{p:?}");
-        assert!(p.contains(&"I want to cancel a contract".to_string()), "{p:?}");
+        assert!(
+            p.contains(&"I want to cancel an order".to_string()),
+            "{p:?}"
+        );
+        assert!(
+            p.contains(&"I want to cancel a contract".to_string()),
+            "{p:?}"
+        );
         let p = d.phrases("Customer complains or is dissatisfied with the service");
         assert!(p.contains(&"I complain".to_string()), "{p:?}");
-        assert!(p.contains(&"I am dissatisfied with the service".to_string()), "{p:?}");
+        assert!(
+            p.contains(&"I am dissatisfied with the service".to_string()),
+            "{p:?}"
+        );
         let p = d.phrases("Problem with a payment, a charge or a bill");
         assert!(p.contains(&"Problem with a charge".to_string()), "{p:?}");
         // Nothing to rewrite: the text alone.
-        assert_eq!(d.phrases("Contract cancellation request"), vec!["Contract cancellation request"]);
+        assert_eq!(
+            d.phrases("Contract cancellation request"),
+            vec!["Contract cancellation request"]
+        );
     }
 
     #[test]
     fn negations_turn_positive_and_negated_clauses_are_set_aside() {
         let en = Language::load("en").unwrap();
         let n = &en.matcher.negation;
-        let r = n.read("I don't want to cancel, I just want to change my plan").unwrap();
-        assert_eq!(r.positive, "i do want to cancel, i just want to change my plan");
+        let r = n
+            .read("I don't want to cancel, I just want to change my plan")
+            .unwrap();
+        assert_eq!(
+            r.clauses,
+            vec![(
+                "I don't want to cancel".to_string(),
+                "i want to cancel".to_string()
+            )]
+        );
         assert_eq!(r.remainder, "i, i just want to change my plan");
         let r = n.read("I do NOT want to cancel my contract").unwrap();
-        assert_eq!(r.positive, "i do want to cancel my contract");
-        assert_eq!(r.remainder, "i do contract");
+        assert_eq!(r.clauses[0].1, "i want to cancel my contract");
+        assert_eq!(r.remainder, "i contract");
         // A negation governs the words right after it, not the whole sentence.
-        let r = n.read("I never use my account so I'd like to remove it").unwrap();
+        let r = n
+            .read("I never use my account so I'd like to remove it")
+            .unwrap();
         assert_eq!(r.remainder, "i so i'd like to remove it");
         // Not knowing how is not refusing.
         assert_eq!(n.read("I don't know how to cancel my order"), None);

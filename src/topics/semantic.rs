@@ -16,8 +16,8 @@ use super::{MandatoryTopic, TopicError, TopicMatcher, TopicScore};
 use crate::config::MatchingSettings;
 use crate::prompts::Language;
 
-/// How much closer to a topic the positive form of a negated utterance must be before its negated
-/// clauses are set aside (cosine units): below it the negation is not what the utterance is about.
+/// How much closer to a topic the positive form of a negated clause must be before what the negation
+/// governs is set aside (cosine units): below it the negation is not about the topic.
 const NEGATION_MARGIN: f32 = 0.01;
 /// Sentences per embedding batch when indexing or scoring many texts.
 const BATCH: usize = 32;
@@ -57,9 +57,15 @@ impl TopicIndex {
     ) -> Result<Self, TopicError> {
         let pack = &language.matcher;
         let mut indexed = Vec::with_capacity(topics.len());
+        // The lexical matcher reads the same phrases: "I complain" is a phrase of its own there too.
+        let mut described = Vec::with_capacity(topics.len());
         for topic in topics {
             let mut phrases = pack.describe.phrases(&topic.text);
             phrases.extend(topic.examples.iter().cloned());
+            described.push(MandatoryTopic {
+                examples: phrases[1..].to_vec(),
+                ..topic.clone()
+            });
             let embeddings = embed_all(embedder, &phrases)?;
             indexed.push(IndexedTopic {
                 topic: topic.clone(),
@@ -81,7 +87,7 @@ impl TopicIndex {
         Ok(Self {
             topics: indexed,
             ordinary: embed_all(embedder, &ordinary)?,
-            lexical: LexicalMatcher::new(&language.lexicon, topics),
+            lexical: LexicalMatcher::new(&language.lexicon, &described),
             negation: pack.negation.clone(),
             calibration,
         })
@@ -107,7 +113,8 @@ impl TopicIndex {
         embedder: &SharedEmbedder,
         texts: &[S],
     ) -> Result<Vec<Vec<TopicScore>>, TopicError> {
-        // Every text, and for negated ones their positive form and what is left without the negated clauses.
+        // Every text; for negated ones also each negated clause, its positive form, and the text without
+        // what the negations govern.
         let mut sentences: Vec<String> = Vec::with_capacity(texts.len());
         let mut plans = Vec::with_capacity(texts.len());
         for text in texts {
@@ -115,9 +122,17 @@ impl TopicIndex {
             let at = sentences.len();
             sentences.push(text.to_string());
             let negated = self.negation.read(text).map(|reading| {
-                sentences.push(reading.positive);
+                let clauses: Vec<(usize, usize)> = reading
+                    .clauses
+                    .into_iter()
+                    .map(|(clause, positive)| {
+                        sentences.push(clause);
+                        sentences.push(positive);
+                        (sentences.len() - 2, sentences.len() - 1)
+                    })
+                    .collect();
                 sentences.push(reading.remainder.clone());
-                (at + 1, at + 2, reading.remainder)
+                (clauses, sentences.len() - 1, reading.remainder)
             });
             plans.push((at, negated));
         }
@@ -128,13 +143,24 @@ impl TopicIndex {
             .map(|(text, (at, negated))| {
                 let plain = self.similarities(&embeddings[at]);
                 let mut scores = self.scores_from(text.as_ref(), &plain);
-                if let Some((positive, remainder_at, remainder)) = negated {
-                    let positive = self.similarities(&embeddings[positive]);
+                if let Some((clauses, remainder_at, remainder)) = negated {
+                    let clauses: Vec<(Similarities, Similarities)> = clauses
+                        .iter()
+                        .map(|&(c, p)| {
+                            (
+                                self.similarities(&embeddings[c]),
+                                self.similarities(&embeddings[p]),
+                            )
+                        })
+                        .collect();
                     let rest = self.similarities(&embeddings[remainder_at]);
                     let rest_scores = self.scores_from(&remainder, &rest);
                     for (k, score) in scores.iter_mut().enumerate() {
-                        if positive.topics[k].0 > plain.topics[k].0 + NEGATION_MARGIN {
-                            // The caller negated the topic: only the clauses without a negation count.
+                        let negates_topic = clauses.iter().any(|(negated, positive)| {
+                            positive.topics[k].0 > negated.topics[k].0 + NEGATION_MARGIN
+                        });
+                        if negates_topic {
+                            // The caller negated the topic: only what the negations do not govern counts.
                             *score = TopicScore {
                                 heard: text.as_ref().to_string(),
                                 negated: true,
@@ -221,13 +247,20 @@ impl TopicIndex {
     }
 }
 
-fn embed_all(embedder: &SharedEmbedder, sentences: &[String]) -> Result<Vec<Embedding>, TopicError> {
+fn embed_all(
+    embedder: &SharedEmbedder,
+    sentences: &[String],
+) -> Result<Vec<Embedding>, TopicError> {
     let mut engine = embedder
         .lock()
         .map_err(|_| TopicError::Engine("the sentence embedder failed earlier".into()))?;
     let mut out = Vec::with_capacity(sentences.len());
     for chunk in sentences.chunks(BATCH) {
-        out.extend(engine.embed(chunk).map_err(|e: EmbedError| TopicError::Engine(e.to_string()))?);
+        out.extend(
+            engine
+                .embed(chunk)
+                .map_err(|e: EmbedError| TopicError::Engine(e.to_string()))?,
+        );
     }
     Ok(out)
 }
@@ -265,7 +298,9 @@ impl TopicMatcher for SemanticMatcher {
             .previous
             .as_ref()
             .map(|(prev, _)| format!("{prev} {utterance}"));
-        let texts: Vec<&str> = std::iter::once(utterance).chain(window.as_deref()).collect();
+        let texts: Vec<&str> = std::iter::once(utterance)
+            .chain(window.as_deref())
+            .collect();
         let mut scored = self.index.score_texts(&self.embedder, &texts)?.into_iter();
         let mut alone = scored.next().unwrap_or_default();
         let fired: Vec<bool> = alone.iter().map(|s| s.score >= s.threshold).collect();
