@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # System packages: cmake builds whisper.cpp; espeak-ng voices the sample and test calls; python3 with venv
-# runs the model converters; sqlite3 is handy to inspect the ticket store.
+# runs the model converters; a DejaVu font labels `switchboard eval --plot` pictures.
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
@@ -14,6 +14,7 @@ command -v g++ >/dev/null || missing+=(g++)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing system packages: ${missing[*]}"
   sudo=""

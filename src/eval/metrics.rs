@@ -230,3 +230,97 @@ fn delay_summary(mut delays: Vec<u64>) -> Option<Delays> {
         p90_ms: at(0.9),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::dataset::SampleInput;
+
+    fn sample(line: usize, expect: &[&str]) -> Sample {
+        Sample {
+            line,
+            id: format!("s{line}"),
+            input: SampleInput::Text(String::new()),
+            expect: expect.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn outcome(sample: usize, scores: &[f32]) -> LineOutcome {
+        LineOutcome {
+            sample,
+            topics: scores
+                .iter()
+                .map(|&score| TopicOutcome {
+                    score,
+                    evidence: format!("line {sample}"),
+                    features: Features::default(),
+                    negated: false,
+                    delay_ms: None,
+                })
+                .collect(),
+            utterances: 1,
+        }
+    }
+
+    #[test]
+    fn counts_and_rates_match_a_hand_count() {
+        let topics = vec!["a".to_string(), "b".to_string()];
+        let samples = vec![
+            sample(1, &["a"]),      // a fires: tp
+            sample(2, &["a"]),      // a silent: fn
+            sample(3, &[]),         // a fires: fp, a false alarm
+            sample(4, &[]),         // nothing fires
+            sample(5, &["b"]),      // b fires: tp
+            sample(6, &["a", "b"]), // both fire: 2 tp
+        ];
+        let outcomes = vec![
+            outcome(0, &[0.9, 0.1]),
+            outcome(1, &[0.2, 0.1]),
+            outcome(2, &[0.6, 0.0]),
+            outcome(3, &[0.1, 0.4]),
+            outcome(4, &[0.0, 0.8]),
+            outcome(5, &[0.7, 0.7]),
+        ];
+        let r = report(&topics, &[0.5, 0.5], &samples, &outcomes);
+        let a = r.topics["a"];
+        assert_eq!((a.tp, a.fp, a.fn_), (2, 1, 1));
+        assert!((a.precision - 2.0 / 3.0).abs() < 1e-12);
+        assert!((a.recall - 2.0 / 3.0).abs() < 1e-12);
+        let b = r.topics["b"];
+        assert_eq!((b.tp, b.fp, b.fn_), (2, 0, 0));
+        assert_eq!(b.f1, 1.0);
+        assert!((r.macro_f1 - (2.0 / 3.0 + 1.0) / 2.0).abs() < 1e-12);
+        assert_eq!(r.false_alarm_rate, 0.5);
+        assert_eq!(r.worst_misses[0].line, 2);
+        assert_eq!(r.worst_false_alarms[0].line, 3);
+        assert!(!r.interrupted);
+        // Only the first three lines scored: the report says so.
+        let partial = report(&topics, &[0.5, 0.5], &samples, &outcomes[..3]);
+        assert!(partial.interrupted);
+        assert_eq!((partial.n, partial.lines), (3, 6));
+    }
+
+    #[test]
+    fn sweep_finds_the_thresholds_a_hand_sweep_would() {
+        let topics = vec!["a".to_string()];
+        let samples = vec![
+            sample(1, &["a"]),
+            sample(2, &["a"]),
+            sample(3, &[]),
+            sample(4, &[]),
+        ];
+        let outcomes = vec![
+            outcome(0, &[0.8]),
+            outcome(1, &[0.4]),
+            outcome(2, &[0.5]),
+            outcome(3, &[0.1]),
+        ];
+        let s = &crate::eval::sweep::sweep(&topics, &samples, &outcomes)["a"];
+        // Up to 0.40 both positives and one negative fire (F1 0.8); above 0.50 one positive (F1 0.667).
+        assert_eq!(s.best_f1.threshold, 0.11);
+        assert!((s.best_f1.f1 - 0.8).abs() < 1e-9);
+        let safe = s.safe.expect("a threshold without false alarms exists");
+        assert_eq!(safe.threshold, 0.51);
+        assert_eq!(safe.false_alarm_rate, 0.0);
+    }
+}

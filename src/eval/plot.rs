@@ -19,6 +19,24 @@ const FONT_PATHS: [&str; 4] = [
 ];
 const FONT: &str = "sans-serif";
 const SIZE: (u32, u32) = (1400, 620);
+/// Colours that stay apart on white (the "tab10" set), cycled per topic.
+const COLOURS: [(u8, u8, u8); 10] = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+];
+
+fn colour(i: usize) -> RGBColor {
+    let (r, g, b) = COLOURS[i % COLOURS.len()];
+    RGBColor(r, g, b)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
@@ -104,7 +122,7 @@ fn paint<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
     for (i, (topic, sweep)) in sweeps.iter().enumerate() {
-        let colour = Palette99::pick(i).to_rgba();
+        let colour = colour(i);
         pr.draw_series(LineSeries::new(
             sweep.curve.iter().map(|p| (p.recall, p.precision)),
             colour.stroke_width(2),
@@ -145,7 +163,7 @@ fn paint<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
     for (i, sweep) in sweeps.values().enumerate() {
-        let colour = Palette99::pick(i).to_rgba();
+        let colour = colour(i);
         th.draw_series(LineSeries::new(
             sweep.curve.iter().map(|p| (f64::from(p.threshold), p.f1)),
             colour.stroke_width(2),

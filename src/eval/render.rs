@@ -127,7 +127,7 @@ pub fn sweep(sweeps: &BTreeMap<String, TopicSweep>) -> String {
         for p in s
             .curve
             .iter()
-            .filter(|p| (p.threshold * 100.0).round() as u32 % 5 == 0)
+            .filter(|p| ((p.threshold * 100.0).round() as u32).is_multiple_of(5))
         {
             let _ = writeln!(
                 out,

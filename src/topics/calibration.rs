@@ -168,10 +168,11 @@ fn solve(mut a: [[f64; 5]; 5], mut b: [f64; 5]) -> [f64; 5] {
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
+        let pivot_row = a[col];
         for row in col + 1..5 {
-            let factor = a[row][col] / a[col][col];
-            for k in col..5 {
-                a[row][k] -= factor * a[col][k];
+            let factor = a[row][col] / pivot_row[col];
+            for (cell, p) in a[row][col..].iter_mut().zip(&pivot_row[col..]) {
+                *cell -= factor * p;
             }
             b[row] -= factor * b[col];
         }
