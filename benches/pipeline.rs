@@ -173,11 +173,11 @@ fn end_of_speech_to_decision(c: &mut Criterion) {
     }
 }
 
-criterion_group!(
-    benches,
-    codec_and_resample,
-    vad,
-    whisper,
-    end_of_speech_to_decision
-);
+criterion_group! {
+    name = benches;
+    // Criterion's own charts would draw with plotters' ab_glyph fonts (enabled for `eval --plot`), which
+    // need a registered font: the numbers are what this bench reports.
+    config = Criterion::default().without_plots();
+    targets = codec_and_resample, vad, whisper, end_of_speech_to_decision
+}
 criterion_main!(benches);

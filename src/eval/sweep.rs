@@ -23,7 +23,7 @@ pub struct CurvePoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TopicSweep {
     pub curve: Vec<CurvePoint>,
-    /// The threshold with the highest F1 (the lowest such threshold on ties).
+    /// The threshold with the highest F1 (the middle one when several tie).
     pub best_f1: CurvePoint,
     /// The highest-F1 threshold whose false alarms stay within [`SAFE_FALSE_ALARMS`].
     pub safe: Option<CurvePoint>,
@@ -73,11 +73,15 @@ pub fn sweep(
                     }
                 })
                 .collect();
+            // Of the thresholds that tie for the best F1, the middle one: the safest from both edges.
             let best = |points: &mut dyn Iterator<Item = &CurvePoint>| {
-                points.fold(None::<CurvePoint>, |best, p| match best {
-                    Some(b) if b.f1 >= p.f1 => Some(b),
-                    _ => Some(*p),
-                })
+                let points: Vec<CurvePoint> = points.copied().collect();
+                let top = points.iter().map(|p| p.f1).fold(f64::MIN, f64::max);
+                let tied: Vec<CurvePoint> = points
+                    .into_iter()
+                    .filter(|p| (p.f1 - top).abs() < 1e-12)
+                    .collect();
+                tied.get(tied.len() / 2).copied()
             };
             let best_f1 = best(&mut curve.iter()).expect("99 points");
             let safe = best(
