@@ -139,6 +139,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match run(cli) {
@@ -312,6 +313,7 @@ fn evaluate(
         print!("{}", calibration.to_toml());
         return Ok(ExitCode::SUCCESS);
     }
+    tracing::info!(lines = samples.len(), "scoring started");
     let bar = progress_bar(samples.len(), "scoring");
     let (outcomes, cost) = eval::run(&replayer, &samples, &stop, &mut |n| {
         bar.set_position(n as u64)
