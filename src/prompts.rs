@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::topics::calibration::Calibration;
-use crate::topics::phrasing::{Describe, Negation};
+use crate::topics::phrasing::{Describe, Inquiry, Negation};
 use crate::topics::{MandatoryTopic, TopicKind};
 
 const EN_PROMPTS: &str = include_str!("../prompts/en/prompts.toml");
@@ -83,6 +83,7 @@ pub struct Lexicon {
 pub struct MatcherPack {
     pub describe: Describe,
     pub negation: Negation,
+    pub inquiry: Inquiry,
     pub ordinary: OrdinaryRequests,
     pub calibration: Calibration,
 }

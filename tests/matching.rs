@@ -136,11 +136,18 @@ fn questions_about_a_topic_are_not_requests() {
     let idx = index(&topics(true), &e);
     for utterance in [
         "how much does it cost to cancel?",
+        "what is your cancellation policy",
+        "is there a fee if I close my account?",
         "what payment methods do you take",
         "how long does a refund usually take",
     ] {
         assert!(fired(&idx, &e, utterance).is_empty(), "{utterance}");
     }
+    // A request that also asks a question is still a request.
+    assert_eq!(
+        fired(&idx, &e, "I want to cancel my contract, what is the fee?"),
+        vec!["cancellation"]
+    );
 }
 
 #[test]

@@ -45,6 +45,8 @@ pub struct TopicOutcome {
     pub evidence: String,
     pub features: Features,
     pub negated: bool,
+    /// A question about the topic, not a request for it.
+    pub inquiry: bool,
     /// Audio only: ms from the end of the utterance that first reached the threshold to the decision
     /// (the segmenter's silence wait plus our processing).
     pub delay_ms: Option<u64>,
@@ -82,6 +84,7 @@ pub struct Example {
     pub heard: String,
     pub features: Features,
     pub negated: bool,
+    pub inquiry: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -150,6 +153,7 @@ pub fn report(
                 heard: o.evidence.clone(),
                 features: o.features,
                 negated: o.negated,
+                inquiry: o.inquiry,
             };
             match (fired, expected) {
                 (true, true) => {
@@ -255,6 +259,7 @@ mod tests {
                     evidence: format!("line {sample}"),
                     features: Features::default(),
                     negated: false,
+                    inquiry: false,
                     delay_ms: None,
                 })
                 .collect(),

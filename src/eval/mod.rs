@@ -129,6 +129,7 @@ fn outcome_of(s: TopicScore) -> TopicOutcome {
         evidence: s.heard,
         features: s.features,
         negated: s.negated,
+        inquiry: s.inquiry,
         delay_ms: None,
     }
 }
@@ -189,6 +190,7 @@ fn score_audio(
             evidence: String::new(),
             features: Features::default(),
             negated: false,
+            inquiry: false,
             delay_ms: None,
         })
         .collect();
@@ -288,8 +290,8 @@ pub fn fit(
             for (i, scores) in scored.into_iter().enumerate() {
                 let sample = &samples[chunk_at * TEXT_BATCH + i];
                 for (k, s) in scores.into_iter().enumerate() {
-                    // A negated topic is decided by rule, not by the model: leave it out of the fit.
-                    if !s.negated {
+                    // Negations and inquiries are decided by rule, not by the model: leave them out.
+                    if !s.negated && !s.inquiry {
                         rows.push((s.features, sample.expect.contains(&s.topic)));
                         topic_of.push(k);
                     }

@@ -20,7 +20,11 @@ fn example_line(out: &mut String, e: &Example) {
         e.topic,
         e.score,
         e.threshold,
-        if e.negated { " (negated by the caller)" } else { "" },
+        match (e.negated, e.inquiry) {
+            (true, _) => " (negated by the caller)",
+            (false, true) => " (a question about it, not a request)",
+            _ => "",
+        },
         e.heard,
         f.semantic,
         f.ordinary,

@@ -98,6 +98,7 @@ impl TopicMatcher for LexicalMatcher {
                 heard: utterance.to_string(),
                 features: Default::default(),
                 negated: false,
+                inquiry: false,
             })
             .collect())
     }

@@ -59,6 +59,8 @@ pub struct TopicScore {
     pub features: Features,
     /// The caller negated the topic; only the clauses without a negation were scored.
     pub negated: bool,
+    /// The utterance asks about a property of the topic (its policy, fee, ...) rather than for it.
+    pub inquiry: bool,
 }
 
 /// A topic recognised in an utterance.

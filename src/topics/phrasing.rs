@@ -25,6 +25,39 @@ pub struct Negation {
     pub clause_breaks: Vec<String>,
 }
 
+/// `[inquiry]`: questions about a topic ("what is your cancellation policy?") that are not requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inquiry {
+    /// How a question opens.
+    pub openers: Vec<String>,
+    /// What such a question asks about: a property of the topic, not the topic itself.
+    pub attributes: Vec<String>,
+    /// Words that make it a request after all ("I want to cancel, what is the fee?").
+    pub requests: Vec<String>,
+    /// What an inquiry's confidence is multiplied by.
+    pub factor: f32,
+}
+
+impl Inquiry {
+    /// Whether `utterance` asks about a property (policy, fee, hours, ...) without requesting anything.
+    pub fn is_inquiry(&self, utterance: &str) -> bool {
+        let lower = utterance.to_lowercase().replace('\u{2019}', "'");
+        let words: Vec<&str> = lower
+            .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let joined = format!(" {} ", words.join(" "));
+        let has = |phrase: &String| joined.contains(&format!(" {} ", phrase.trim()));
+        let question = lower.trim_end().ends_with('?')
+            || self
+                .openers
+                .iter()
+                .any(|o| joined.starts_with(&format!(" {} ", o.trim())));
+        question && self.attributes.iter().any(has) && !self.requests.iter().any(has)
+    }
+}
+
 impl Describe {
     /// The phrases a topic text stands for: the text itself, its first-person form, and one first-person
     /// phrase per item of an enumeration, each complete ("a human agent, a person or a manager" after
@@ -244,6 +277,18 @@ mod tests {
             d.phrases("Contract cancellation request"),
             vec!["Contract cancellation request"]
         );
+    }
+
+    #[test]
+    fn questions_about_a_property_are_inquiries_not_requests() {
+        let en = Language::load("en").unwrap();
+        let q = &en.matcher.inquiry;
+        assert!(q.is_inquiry("what is your cancellation policy"));
+        assert!(q.is_inquiry("Is there a fee if I cancel?"));
+        assert!(!q.is_inquiry("I want to cancel, what is the fee?"));
+        assert!(!q.is_inquiry("what do I have to do to cancel my order"));
+        assert!(!q.is_inquiry("why is there a fee on my bill"));
+        assert!(!q.is_inquiry("the fee on my bill is wrong"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use super::calibration::{Calibration, Features};
 use super::embedder::{cosine, EmbedError, Embedding, SentenceEmbedder};
 use super::lexical::LexicalMatcher;
-use super::phrasing::Negation;
+use super::phrasing::{Inquiry, Negation};
 use super::{MandatoryTopic, TopicError, TopicMatcher, TopicScore};
 use crate::config::MatchingSettings;
 use crate::prompts::Language;
@@ -37,6 +37,7 @@ pub struct TopicIndex {
     ordinary: Vec<Embedding>,
     lexical: LexicalMatcher,
     negation: Negation,
+    inquiry: Inquiry,
     calibration: Calibration,
 }
 
@@ -89,6 +90,7 @@ impl TopicIndex {
             ordinary: embed_all(embedder, &ordinary)?,
             lexical: LexicalMatcher::new(&language.lexicon, &described),
             negation: pack.negation.clone(),
+            inquiry: pack.inquiry.clone(),
             calibration,
         })
     }
@@ -211,6 +213,8 @@ impl TopicIndex {
         } else {
             sims.ordinary
         };
+        let inquiry = self.inquiry.is_inquiry(text);
+        let factor = if inquiry { self.inquiry.factor } else { 1.0 };
         self.topics
             .iter()
             .zip(lexical)
@@ -234,13 +238,14 @@ impl TopicIndex {
                 TopicScore {
                     topic: t.topic.id.clone(),
                     kind: t.topic.kind,
-                    score: self.calibration.confidence(&features),
+                    score: self.calibration.confidence(&features) * factor,
                     threshold: t.topic.threshold.unwrap_or(self.calibration.threshold),
                     matched: lex.matched,
                     phrase: t.phrases.get(phrase).cloned().unwrap_or_default(),
                     heard: text.to_string(),
                     features,
                     negated: false,
+                    inquiry,
                 }
             })
             .collect()
