@@ -41,6 +41,19 @@ pub struct TopicIndex {
     calibration: Calibration,
 }
 
+/// Where a text's embeddings sit in a scoring batch.
+struct Plan {
+    text: usize,
+    negation: Option<NegationPlan>,
+}
+
+struct NegationPlan {
+    /// (negated clause, its positive form)
+    clauses: Vec<(usize, usize)>,
+    remainder_at: usize,
+    remainder: String,
+}
+
 /// One text's similarity to every topic and to the nearest ordinary request.
 struct Similarities {
     topics: Vec<(f32, usize)>,
@@ -95,12 +108,6 @@ impl TopicIndex {
         })
     }
 
-    /// The same index under another calibration (used when fitting one).
-    pub fn with_calibration(mut self, calibration: Calibration) -> Self {
-        self.calibration = calibration;
-        self
-    }
-
     pub fn calibration(&self) -> &Calibration {
         &self.calibration
     }
@@ -115,74 +122,89 @@ impl TopicIndex {
         embedder: &SharedEmbedder,
         texts: &[S],
     ) -> Result<Vec<Vec<TopicScore>>, TopicError> {
-        // Every text; for negated ones also each negated clause, its positive form, and the text without
-        // what the negations govern.
         let mut sentences: Vec<String> = Vec::with_capacity(texts.len());
-        let mut plans = Vec::with_capacity(texts.len());
-        for text in texts {
-            let text = text.as_ref();
-            let at = sentences.len();
-            sentences.push(text.to_string());
-            let negated = self.negation.read(text).map(|reading| {
-                let clauses: Vec<(usize, usize)> = reading
-                    .clauses
-                    .into_iter()
-                    .map(|(clause, positive)| {
-                        sentences.push(clause);
-                        sentences.push(positive);
-                        (sentences.len() - 2, sentences.len() - 1)
-                    })
-                    .collect();
-                sentences.push(reading.remainder.clone());
-                (clauses, sentences.len() - 1, reading.remainder)
-            });
-            plans.push((at, negated));
-        }
+        let plans: Vec<Plan> = texts
+            .iter()
+            .map(|t| self.plan(t.as_ref(), &mut sentences))
+            .collect();
         let embeddings = embed_all(embedder, &sentences)?;
         Ok(texts
             .iter()
             .zip(plans)
-            .map(|(text, (at, negated))| {
-                let plain = self.similarities(&embeddings[at]);
-                let mut scores = self.scores_from(text.as_ref(), &plain);
-                if let Some((clauses, remainder_at, remainder)) = negated {
-                    let clauses: Vec<(Similarities, Similarities)> = clauses
-                        .iter()
-                        .map(|&(c, p)| {
-                            (
-                                self.similarities(&embeddings[c]),
-                                self.similarities(&embeddings[p]),
-                            )
-                        })
-                        .collect();
-                    let rest = self.similarities(&embeddings[remainder_at]);
-                    let rest_scores = self.scores_from(&remainder, &rest);
-                    for (k, score) in scores.iter_mut().enumerate() {
-                        let negates_topic = clauses.iter().any(|(negated, positive)| {
-                            positive.topics[k].0 > negated.topics[k].0 + NEGATION_MARGIN
-                        });
-                        if negates_topic {
-                            // The caller negated the topic: only what the negations do not govern counts.
-                            *score = TopicScore {
-                                heard: text.as_ref().to_string(),
-                                negated: true,
-                                ..if remainder.trim().is_empty() {
-                                    TopicScore {
-                                        score: 0.0,
-                                        matched: Vec::new(),
-                                        features: Features::default(),
-                                        ..score.clone()
-                                    }
-                                } else {
-                                    rest_scores[k].clone()
-                                }
-                            };
-                        }
-                    }
+            .map(|(text, plan)| {
+                let text = text.as_ref();
+                let plain = self.similarities(&embeddings[plan.text]);
+                let mut scores = self.scores_from(text, &plain);
+                if let Some(negation) = plan.negation {
+                    self.set_aside_negated(text, &negation, &embeddings, &mut scores);
                 }
                 scores
             })
             .collect())
+    }
+
+    /// Queues what `text` needs embedded: the text and, when it holds a negation, each negated clause, its
+    /// positive form and the text without what the negations govern.
+    fn plan(&self, text: &str, sentences: &mut Vec<String>) -> Plan {
+        let mut queue = |s: String| {
+            sentences.push(s);
+            sentences.len() - 1
+        };
+        let at = queue(text.to_string());
+        let negation = self.negation.read(text).map(|reading| NegationPlan {
+            clauses: reading
+                .clauses
+                .into_iter()
+                .map(|(clause, positive)| (queue(clause), queue(positive)))
+                .collect(),
+            remainder_at: queue(reading.remainder.clone()),
+            remainder: reading.remainder,
+        });
+        Plan { text: at, negation }
+    }
+
+    /// For each topic a negated clause turns away from (its positive form is closer to the topic), scores
+    /// only what the negations do not govern.
+    fn set_aside_negated(
+        &self,
+        text: &str,
+        plan: &NegationPlan,
+        embeddings: &[Embedding],
+        scores: &mut [TopicScore],
+    ) {
+        let clauses: Vec<(Similarities, Similarities)> = plan
+            .clauses
+            .iter()
+            .map(|&(c, p)| {
+                (
+                    self.similarities(&embeddings[c]),
+                    self.similarities(&embeddings[p]),
+                )
+            })
+            .collect();
+        let rest = self.similarities(&embeddings[plan.remainder_at]);
+        let rest_scores = self.scores_from(&plan.remainder, &rest);
+        for (k, score) in scores.iter_mut().enumerate() {
+            let negates_topic = clauses.iter().any(|(negated, positive)| {
+                positive.topics[k].0 > negated.topics[k].0 + NEGATION_MARGIN
+            });
+            if !negates_topic {
+                continue;
+            }
+            let mut kept = if plan.remainder.trim().is_empty() {
+                TopicScore {
+                    score: 0.0,
+                    matched: Vec::new(),
+                    features: Features::default(),
+                    ..score.clone()
+                }
+            } else {
+                rest_scores[k].clone()
+            };
+            kept.heard = text.to_string();
+            kept.negated = true;
+            *score = kept;
+        }
     }
 
     fn similarities(&self, e: &Embedding) -> Similarities {
