@@ -14,5 +14,6 @@ pub mod models;
 pub mod onnx;
 pub mod prompts;
 pub mod replay;
+pub mod telephony;
 pub mod tickets;
 pub mod topics;
