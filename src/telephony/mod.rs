@@ -44,7 +44,7 @@ impl AudioFormat {
         match self {
             AudioFormat::G711(law) => law.decode_into(bytes, out),
             AudioFormat::L16 { .. } => {
-                if bytes.len() % 2 != 0 {
+                if !bytes.len().is_multiple_of(2) {
                     return Err(ProtocolError::PayloadSize(format!(
                         "16-bit PCM needs an even number of bytes, got {}",
                         bytes.len()
