@@ -6,6 +6,8 @@
 //! and our [`Outbound`] intents (play audio, mark, clear) into frames. No I/O here: the server owns the
 //! socket, so every protocol is tested on bytes alone. Wire facts: `../shared/PROTOCOLS.md`.
 
+pub mod exotel;
+pub mod plivo;
 pub mod telnyx;
 pub mod twilio;
 
