@@ -254,7 +254,7 @@ mod tests {
         for f in &long {
             let n = payload_len(f);
             assert!(
-                (MIN_CHUNK..=100_000).contains(&n) && n % CHUNK_MULTIPLE == 0,
+                (MIN_CHUNK..=100_000).contains(&n) && n.is_multiple_of(CHUNK_MULTIPLE),
                 "{n}"
             );
         }
