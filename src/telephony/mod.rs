@@ -10,6 +10,7 @@ pub mod exotel;
 pub mod plivo;
 pub mod telnyx;
 pub mod twilio;
+pub mod vonage;
 
 use std::collections::BTreeMap;
 
@@ -181,7 +182,28 @@ pub trait MediaProtocol: Send {
 
     /// The frames that carry `out`. Audio is only sent after the stream started.
     fn encode(&mut self, out: Outbound<'_>) -> Result<Vec<Frame>, ProtocolError>;
+
+    /// Whether the provider reports when a mark was played. When it does not, the server counts a mark as
+    /// played once the audio queued before it has been paced out.
+    fn echoes_marks(&self) -> bool {
+        true
+    }
 }
+
+/// The protocol spoken on a provider's stream route (`/<name>/stream`), if there is one.
+pub fn for_provider(name: &str) -> Option<Box<dyn MediaProtocol>> {
+    Some(match name {
+        "twilio" => Box::new(twilio::Twilio::new()),
+        "telnyx" => Box::new(telnyx::Telnyx::new()),
+        "vonage" => Box::new(vonage::Vonage::new()),
+        "plivo" => Box::new(plivo::Plivo::new()),
+        "exotel" => Box::new(exotel::Exotel::new()),
+        _ => return None,
+    })
+}
+
+/// Every provider with a stream route.
+pub const PROVIDERS: [&str; 5] = ["twilio", "telnyx", "vonage", "plivo", "exotel"];
 
 /// The most audio one media message may carry: a second at 16-bit 16 kHz. Providers send 20 ms.
 pub const MAX_MEDIA_BYTES: usize = 32_000;
@@ -216,4 +238,33 @@ pub(crate) fn text(frame: &Frame) -> Result<&str, ProtocolError> {
 
 pub(crate) fn malformed(e: serde_json::Error) -> ProtocolError {
     ProtocolError::Malformed(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_provider_route_has_its_protocol() {
+        for name in PROVIDERS {
+            assert_eq!(for_provider(name).expect(name).name(), name);
+        }
+        assert!(for_provider("skype").is_none());
+    }
+
+    #[test]
+    fn l16_round_trips_and_rejects_odd_lengths() {
+        let f = AudioFormat::L16 { rate: 16_000 };
+        let bytes = f.encode(&[0.5, -0.25, 0.0]);
+        let mut back = Vec::new();
+        f.decode_into(&bytes, &mut back).unwrap();
+        assert!(back
+            .iter()
+            .zip([0.5, -0.25, 0.0])
+            .all(|(a, b)| (a - b).abs() < 1e-4));
+        assert_eq!(
+            f.decode_into(&[1], &mut back).unwrap_err().kind(),
+            "payload_size"
+        );
+    }
 }
