@@ -8,8 +8,10 @@
 
 pub mod exotel;
 pub mod plivo;
+pub mod signing;
 pub mod telnyx;
 pub mod twilio;
+pub mod twiml;
 pub mod vonage;
 
 use std::collections::BTreeMap;
@@ -234,6 +236,17 @@ pub(crate) fn text(frame: &Frame) -> Result<&str, ProtocolError> {
         Frame::Text(t) => Ok(t),
         Frame::Binary(_) => Err(ProtocolError::UnexpectedBinary),
     }
+}
+
+/// A JSON message and its `event` name.
+pub(crate) fn event_of(frame: &Frame) -> Result<(String, serde_json::Value), ProtocolError> {
+    let value: serde_json::Value = serde_json::from_str(text(frame)?).map_err(malformed)?;
+    let event = value
+        .get("event")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| ProtocolError::Malformed("no `event` field".into()))?
+        .to_string();
+    Ok((event, value))
 }
 
 pub(crate) fn malformed(e: serde_json::Error) -> ProtocolError {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::twilio::dtmf_digit;
 use super::{
-    base64_decode, base64_encode, malformed, text, AudioFormat, Frame, Inbound, MediaProtocol,
+    base64_decode, base64_encode, event_of, malformed, AudioFormat, Frame, Inbound, MediaProtocol,
     Outbound, ProtocolError, StreamStart,
 };
 use crate::audio::g711::Law;
@@ -153,12 +153,7 @@ impl MediaProtocol for Telnyx {
     }
 
     fn parse(&mut self, frame: &Frame) -> Result<Vec<Inbound>, ProtocolError> {
-        let value: Value = serde_json::from_str(text(frame)?).map_err(malformed)?;
-        let event = value
-            .get("event")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ProtocolError::Malformed("no `event` field".into()))?
-            .to_string();
+        let (event, value) = event_of(frame)?;
         Ok(match event.as_str() {
             "connected" => vec![Inbound::Connected],
             "start" => {

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{
-    base64_decode, base64_encode, malformed, text, AudioFormat, Frame, Inbound, MediaProtocol,
+    base64_decode, base64_encode, event_of, malformed, AudioFormat, Frame, Inbound, MediaProtocol,
     Outbound, ProtocolError, StreamStart,
 };
 use crate::audio::g711::Law;
@@ -107,12 +107,7 @@ impl MediaProtocol for Twilio {
     }
 
     fn parse(&mut self, frame: &Frame) -> Result<Vec<Inbound>, ProtocolError> {
-        let value: Value = serde_json::from_str(text(frame)?).map_err(malformed)?;
-        let event = value
-            .get("event")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ProtocolError::Malformed("no `event` field".into()))?
-            .to_string();
+        let (event, value) = event_of(frame)?;
         let started = self.stream_sid.is_some();
         Ok(match event.as_str() {
             "connected" => vec![Inbound::Connected],
@@ -184,6 +179,7 @@ impl MediaProtocol for Twilio {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     const START: &str = r#"{"event":"start","sequenceNumber":"1","streamSid":"MZ0001","start":{"accountSid":"AC1","streamSid":"MZ0001","callSid":"CA0001","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{"from":"+15550142000","k":"v"}}}"#;
 
