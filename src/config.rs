@@ -114,8 +114,50 @@ pub struct AgentConfig {
     pub vad: VadSettings,
     pub asr: AsrSettings,
     pub matching: MatchingSettings,
+    pub server: ServerSettings,
 }
 
+/// `[server]`: how the live server is reached and what it accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSettings {
+    /// How providers reach us (`https://agent.example.com`, no trailing slash): every URL we hand out
+    /// (TwiML stream URLs, callbacks) is built on it. Required to answer calls, not to replay them.
+    pub public_url: Option<String>,
+    /// Address the server listens on (`--listen` overrides it).
+    pub listen: std::net::SocketAddr,
+    /// The largest WebSocket message a provider may send; a larger one ends that stream.
+    pub max_message_bytes: usize,
+    /// Where each call's JSON lines are written.
+    pub events_dir: PathBuf,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            listen: std::net::SocketAddr::from(([0, 0, 0, 0], 8080)),
+            max_message_bytes: 64 * 1024,
+            events_dir: PathBuf::from("calls"),
+        }
+    }
+}
+
+impl ServerSettings {
+    /// The WebSocket URL of a provider's stream route (`wss://host/twilio/stream`).
+    pub fn stream_url(&self, provider: &str) -> Option<String> {
+        let base = self.public_url.as_deref()?;
+        let ws = match base.split_once("://") {
+            Some(("https", rest)) => format!("wss://{rest}"),
+            Some((_, rest)) => format!("ws://{rest}"),
+            None => return None,
+        };
+        Some(format!("{ws}/{provider}/stream"))
+    }
+}
+
+/// Limits of `[server] max_message_bytes`: a 20 ms frame is far below the floor, a ceiling keeps a peer
+/// from making us buffer without bound.
+const MESSAGE_LIMITS: std::ops::RangeInclusive<i64> = 1024..=16 * 1024 * 1024;
 /// `[matching]`: the business's own tuning of the topic matcher.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -216,6 +258,21 @@ struct Raw {
     asr: Option<AsrSettings>,
     #[serde(default)]
     matching: Option<Spanned<MatchingSettings>>,
+    #[serde(default)]
+    server: Option<RawServer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default)]
+    public_url: Option<Spanned<String>>,
+    #[serde(default)]
+    listen: Option<Spanned<String>>,
+    #[serde(default)]
+    max_message_bytes: Option<Spanned<i64>>,
+    #[serde(default)]
+    events_dir: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -278,6 +335,73 @@ struct RawTickets {
 }
 
 // ------------------------------------------------------------------------------------------ validation
+
+/// Checks `[server]`; anything wrong is an error at its place, and the default stands in for it.
+fn server_settings(raw: Option<RawServer>, f: &mut Findings<'_>) -> ServerSettings {
+    let mut server = ServerSettings::default();
+    let Some(raw) = raw else {
+        return server;
+    };
+    if let Some(url) = raw.public_url {
+        let span = url.span();
+        let url = url.into_inner();
+        let trimmed = url.trim().trim_end_matches('/');
+        match trimmed.split_once("://") {
+            Some(("http" | "https", rest))
+                if !rest.is_empty()
+                    && !rest.contains(['?', '#', ' '])
+                    && !rest.starts_with('/') =>
+            {
+                server.public_url = Some(trimmed.to_string());
+            }
+            _ => f.error(
+                "server.public_url",
+                span,
+                format!("{url:?} is not an http(s) URL such as \"https://agent.example.com\""),
+            ),
+        }
+    }
+    if let Some(listen) = raw.listen {
+        let span = listen.span();
+        match listen.get_ref().parse() {
+            Ok(addr) => server.listen = addr,
+            Err(_) => f.error(
+                "server.listen",
+                span,
+                format!(
+                    "{:?} is not an address such as \"0.0.0.0:8080\"",
+                    listen.get_ref()
+                ),
+            ),
+        }
+    }
+    if let Some(limit) = raw.max_message_bytes {
+        let span = limit.span();
+        let limit = limit.into_inner();
+        if MESSAGE_LIMITS.contains(&limit) {
+            server.max_message_bytes = limit as usize;
+        } else {
+            f.error(
+                "server.max_message_bytes",
+                span,
+                format!(
+                    "{limit} is outside {}..={} bytes",
+                    MESSAGE_LIMITS.start(),
+                    MESSAGE_LIMITS.end()
+                ),
+            );
+        }
+    }
+    if let Some(dir) = raw.events_dir {
+        let span = dir.span();
+        if dir.get_ref().trim().is_empty() {
+            f.error("server.events_dir", span, "the events directory is empty");
+        } else {
+            server.events_dir = PathBuf::from(dir.into_inner());
+        }
+    }
+    server
+}
 
 /// Collects issues with positions resolved against the source text.
 struct Findings<'a> {
@@ -557,6 +681,8 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
         None => MatchingSettings::default(),
     };
 
+    let server = server_settings(raw.server, &mut f);
+
     // Warnings: configuration that loads but would never act.
     match support {
         SupportMode::Escalate if !callback_topics.is_empty() => f.warn(
@@ -626,6 +752,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             vad,
             asr: raw.asr.unwrap_or_default(),
             matching,
+            server,
         },
         warnings: f.warnings,
     })

@@ -201,3 +201,42 @@ fn check_config_command_exit_codes_and_messages() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config"));
 }
+
+#[test]
+fn the_server_section_builds_stream_urls_and_rejects_what_providers_could_not_reach() {
+    let ok = format!(
+        "{}\n[server]\npublic_url = \"https://agent.example.com/\"\nlisten = \"127.0.0.1:9090\"\nmax_message_bytes = 131072\nevents_dir = \"var/calls\"\n",
+        base()
+    );
+    let server = config::parse(&ok, "agent.toml").unwrap().config.server;
+    assert_eq!(
+        server.stream_url("twilio").as_deref(),
+        Some("wss://agent.example.com/twilio/stream")
+    );
+    assert_eq!(server.listen.to_string(), "127.0.0.1:9090");
+    assert_eq!(server.max_message_bytes, 131_072);
+    assert_eq!(server.events_dir, std::path::PathBuf::from("var/calls"));
+
+    // Without the section: defaults, and no URL to hand out.
+    let plain = config::parse(&base(), "agent.toml").unwrap().config.server;
+    assert_eq!(plain.stream_url("twilio"), None);
+    assert_eq!(plain.listen.port(), 8080);
+
+    let bad = format!(
+        "{}\n[server]\npublic_url = \"ftp://agent.example.com\"\nlisten = \"everywhere\"\nmax_message_bytes = 10\n",
+        base()
+    );
+    let found = issues(&bad);
+    let fields: Vec<&str> = found.iter().map(|i| i.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "server.public_url",
+            "server.listen",
+            "server.max_message_bytes"
+        ],
+        "{found:?}"
+    );
+    let lines = bad.lines().count();
+    assert!(found.iter().all(|i| i.line > lines - 4), "{found:?}");
+}
