@@ -7,6 +7,7 @@
 //! socket, so every protocol is tested on bytes alone. Wire facts: `../shared/PROTOCOLS.md`.
 
 pub mod exotel;
+pub mod playout;
 pub mod plivo;
 pub mod signing;
 pub mod telnyx;
