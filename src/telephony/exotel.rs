@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::twilio::dtmf_digit;
 use super::{
-    base64_decode, base64_encode, event_of, malformed, AudioFormat, Frame, Inbound, MediaProtocol,
-    Outbound, ProtocolError, StreamStart,
+    base64_encode, event_of, malformed, wire, AudioFormat, Frame, Inbound, MediaProtocol, Outbound,
+    ProtocolError, StreamStart,
 };
 
 const FORMAT: AudioFormat = AudioFormat::L16 { rate: 8_000 };
@@ -48,36 +47,6 @@ struct MediaFormat {
     encoding: String,
     /// Exotel sends it as a string ("8000").
     sample_rate: Value,
-}
-
-#[derive(Deserialize)]
-struct Media {
-    media: MediaBody,
-}
-
-#[derive(Deserialize)]
-struct MediaBody {
-    payload: String,
-}
-
-#[derive(Deserialize)]
-struct Dtmf {
-    dtmf: DtmfBody,
-}
-
-#[derive(Deserialize)]
-struct DtmfBody {
-    digit: String,
-}
-
-#[derive(Deserialize)]
-struct Mark {
-    mark: MarkBody,
-}
-
-#[derive(Deserialize)]
-struct MarkBody {
-    name: String,
 }
 
 impl Exotel {
@@ -118,37 +87,18 @@ impl MediaProtocol for Exotel {
                         stream_id: s.start.stream_sid,
                         from: s.start.from,
                         to: s.start.to,
-                        parameters: s
-                            .start
-                            .custom_parameters
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|(k, v)| match v {
-                                Value::String(s) => (k, s),
-                                other => (k, other.to_string()),
-                            })
-                            .collect(),
+                        parameters: wire::string_map(s.start.custom_parameters.iter().flatten()),
                     },
                     format: FORMAT,
                 }]
             }
             "media" if !started => return Err(ProtocolError::BeforeStart("media")),
             "media" => {
-                let m: Media = serde_json::from_value(value).map_err(malformed)?;
-                let bytes = base64_decode(&m.media.payload)?;
-                let mut samples = Vec::with_capacity(bytes.len() / 2);
-                FORMAT.decode_into(&bytes, &mut samples)?;
-                vec![Inbound::Audio(samples)]
+                return wire::media(value, FORMAT);
             }
             "dtmf" if !started => return Err(ProtocolError::BeforeStart("dtmf")),
-            "dtmf" => {
-                let d: Dtmf = serde_json::from_value(value).map_err(malformed)?;
-                vec![Inbound::Dtmf(dtmf_digit(&d.dtmf.digit)?)]
-            }
-            "mark" => {
-                let m: Mark = serde_json::from_value(value).map_err(malformed)?;
-                vec![Inbound::MarkPlayed(m.mark.name)]
-            }
+            "dtmf" => return wire::dtmf(value),
+            "mark" => return wire::mark(value),
             "stop" => vec![Inbound::Stopped],
             other => return Err(ProtocolError::UnknownEvent(other.to_string())),
         })

@@ -14,6 +14,7 @@ pub mod telnyx;
 pub mod twilio;
 pub mod twiml;
 pub mod vonage;
+mod wire;
 
 use std::collections::BTreeMap;
 

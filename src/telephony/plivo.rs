@@ -5,10 +5,9 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::twilio::dtmf_digit;
 use super::{
-    base64_decode, base64_encode, event_of, malformed, AudioFormat, Frame, Inbound, MediaProtocol,
-    Outbound, ProtocolError, StreamStart,
+    base64_encode, event_of, malformed, wire, AudioFormat, Frame, Inbound, MediaProtocol, Outbound,
+    ProtocolError, StreamStart,
 };
 use crate::audio::g711::Law;
 
@@ -38,28 +37,6 @@ struct StartBody {
 struct MediaFormat {
     encoding: String,
     sample_rate: u32,
-}
-
-#[derive(Deserialize)]
-struct Media {
-    media: MediaBody,
-}
-
-#[derive(Deserialize)]
-struct MediaBody {
-    #[serde(default)]
-    track: Option<String>,
-    payload: String,
-}
-
-#[derive(Deserialize)]
-struct Dtmf {
-    dtmf: DtmfBody,
-}
-
-#[derive(Deserialize)]
-struct DtmfBody {
-    digit: String,
 }
 
 #[derive(Deserialize)]
@@ -106,13 +83,7 @@ impl MediaProtocol for Plivo {
                 let format = format_of(&s.start.media_format)?;
                 self.stream = Some((s.start.stream_id.clone(), format));
                 let parameters = match s.extra_headers {
-                    Some(Value::Object(map)) => map
-                        .into_iter()
-                        .map(|(k, v)| match v {
-                            Value::String(s) => (k, s),
-                            other => (k, other.to_string()),
-                        })
-                        .collect(),
+                    Some(Value::Object(map)) => wire::string_map(&map),
                     // Sent as one "k=v,k2=v2" string by some set-ups.
                     Some(Value::String(raw)) => raw
                         .split([',', ';'])
@@ -137,22 +108,10 @@ impl MediaProtocol for Plivo {
                     .stream
                     .clone()
                     .ok_or(ProtocolError::BeforeStart("media"))?;
-                let m: Media = serde_json::from_value(value).map_err(malformed)?;
-                if m.media.track.as_deref().is_some_and(|t| t != "inbound") {
-                    return Ok(Vec::new());
-                }
-                let bytes = base64_decode(&m.media.payload)?;
-                let mut samples = Vec::with_capacity(bytes.len());
-                format.decode_into(&bytes, &mut samples)?;
-                vec![Inbound::Audio(samples)]
+                return wire::media(value, format);
             }
-            "dtmf" => {
-                if self.stream.is_none() {
-                    return Err(ProtocolError::BeforeStart("dtmf"));
-                }
-                let d: Dtmf = serde_json::from_value(value).map_err(malformed)?;
-                vec![Inbound::Dtmf(dtmf_digit(&d.dtmf.digit)?)]
-            }
+            "dtmf" if self.stream.is_none() => return Err(ProtocolError::BeforeStart("dtmf")),
+            "dtmf" => return wire::dtmf(value),
             "playedStream" => {
                 let p: Played = serde_json::from_value(value).map_err(malformed)?;
                 vec![Inbound::MarkPlayed(p.name)]

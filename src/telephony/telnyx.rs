@@ -7,10 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::twilio::dtmf_digit;
 use super::{
-    base64_decode, base64_encode, event_of, malformed, AudioFormat, Frame, Inbound, MediaProtocol,
-    Outbound, ProtocolError, StreamStart,
+    base64_encode, event_of, malformed, wire, AudioFormat, Frame, Inbound, MediaProtocol, Outbound,
+    ProtocolError, StreamStart,
 };
 use crate::audio::g711::Law;
 
@@ -56,42 +55,8 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Deserialize)]
-struct Media {
-    #[serde(default)]
-    sequence_number: Option<Value>,
-    media: MediaBody,
-}
-
-#[derive(Deserialize)]
-struct MediaBody {
-    #[serde(default)]
-    track: Option<String>,
-    payload: String,
-}
-
-#[derive(Deserialize)]
-struct Dtmf {
-    dtmf: DtmfBody,
-}
-
-#[derive(Deserialize)]
-struct DtmfBody {
-    digit: String,
-}
-
-#[derive(Deserialize)]
-struct Mark {
-    mark: MarkBody,
-}
-
-#[derive(Deserialize)]
-struct MarkBody {
-    name: String,
-}
-
 /// Telnyx sends sequence numbers as strings or numbers.
-fn sequence(v: &Option<Value>) -> Option<u64> {
+fn sequence(v: Option<&Value>) -> Option<u64> {
     match v {
         Some(Value::String(s)) => s.parse().ok(),
         Some(Value::Number(n)) => n.as_u64(),
@@ -160,16 +125,7 @@ impl MediaProtocol for Telnyx {
                 let s: Start = serde_json::from_value(value).map_err(malformed)?;
                 let format = format_of(&s.start.media_format)?;
                 self.format = Some(format);
-                let parameters = s
-                    .start
-                    .custom_parameters
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| match v {
-                        Value::String(s) => (k, s),
-                        other => (k, other.to_string()),
-                    })
-                    .collect();
+                let parameters = wire::string_map(s.start.custom_parameters.iter().flatten());
                 vec![Inbound::Started {
                     start: StreamStart {
                         stream_id: s.stream_id.unwrap_or_default(),
@@ -183,26 +139,15 @@ impl MediaProtocol for Telnyx {
             }
             "media" => {
                 let format = self.format.ok_or(ProtocolError::BeforeStart("media"))?;
-                let m: Media = serde_json::from_value(value).map_err(malformed)?;
-                if m.media.track.as_deref().is_some_and(|t| t != "inbound") {
-                    return Ok(Vec::new());
+                let seq = sequence(value.get("sequence_number"));
+                match wire::media_samples(value, format)? {
+                    Some(samples) => self.reorder(seq, samples),
+                    None => Vec::new(),
                 }
-                let bytes = base64_decode(&m.media.payload)?;
-                let mut samples = Vec::with_capacity(bytes.len());
-                format.decode_into(&bytes, &mut samples)?;
-                self.reorder(sequence(&m.sequence_number), samples)
             }
-            "dtmf" => {
-                if self.format.is_none() {
-                    return Err(ProtocolError::BeforeStart("dtmf"));
-                }
-                let d: Dtmf = serde_json::from_value(value).map_err(malformed)?;
-                vec![Inbound::Dtmf(dtmf_digit(&d.dtmf.digit)?)]
-            }
-            "mark" => {
-                let m: Mark = serde_json::from_value(value).map_err(malformed)?;
-                vec![Inbound::MarkPlayed(m.mark.name)]
-            }
+            "dtmf" if self.format.is_none() => return Err(ProtocolError::BeforeStart("dtmf")),
+            "dtmf" => return wire::dtmf(value),
+            "mark" => return wire::mark(value),
             "stop" => vec![Inbound::Stopped],
             "error" => {
                 return Err(ProtocolError::Malformed(format!(
@@ -230,6 +175,7 @@ impl MediaProtocol for Telnyx {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telephony::base64_decode;
 
     const START: &str = r#"{"event":"start","sequence_number":"1","stream_id":"st-1","start":{"user_id":"u","call_control_id":"v3:cc-1","call_session_id":"s","from":"+15550142000","to":"+15550100000","client_state":null,"custom_parameters":{"k":"v"},"media_format":{"encoding":"PCMU","sample_rate":8000,"channels":1}}}"#;
 

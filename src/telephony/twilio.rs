@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    base64_decode, base64_encode, event_of, malformed, AudioFormat, Frame, Inbound, MediaProtocol,
-    Outbound, ProtocolError, StreamStart,
+    base64_encode, event_of, malformed, wire, AudioFormat, Frame, Inbound, MediaProtocol, Outbound,
+    ProtocolError, StreamStart,
 };
 use crate::audio::g711::Law;
 
@@ -44,38 +44,6 @@ struct MediaFormat {
     channels: u32,
 }
 
-#[derive(Deserialize)]
-struct Media {
-    media: MediaBody,
-}
-
-#[derive(Deserialize)]
-struct MediaBody {
-    #[serde(default)]
-    track: Option<String>,
-    payload: String,
-}
-
-#[derive(Deserialize)]
-struct Dtmf {
-    dtmf: DtmfBody,
-}
-
-#[derive(Deserialize)]
-struct DtmfBody {
-    digit: String,
-}
-
-#[derive(Deserialize)]
-struct Mark {
-    mark: MarkBody,
-}
-
-#[derive(Deserialize)]
-struct MarkBody {
-    name: String,
-}
-
 const FORMAT: AudioFormat = AudioFormat::G711(Law::MuLaw);
 
 impl Twilio {
@@ -87,17 +55,6 @@ impl Twilio {
         self.stream_sid
             .as_deref()
             .ok_or(ProtocolError::BeforeStart("sending"))
-    }
-}
-
-/// A DTMF digit as the keypad has it.
-pub(crate) fn dtmf_digit(digit: &str) -> Result<char, ProtocolError> {
-    let mut chars = digit.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) if c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D') => Ok(c),
-        _ => Err(ProtocolError::Malformed(format!(
-            "DTMF digit {digit:?} is not a keypad key"
-        ))),
     }
 }
 
@@ -135,25 +92,11 @@ impl MediaProtocol for Twilio {
             }
             "media" if !started => return Err(ProtocolError::BeforeStart("media")),
             "media" => {
-                let m: Media = serde_json::from_value(value).map_err(malformed)?;
-                if m.media.track.as_deref().is_some_and(|t| t != "inbound") {
-                    // Only the caller's side is listened to.
-                    return Ok(Vec::new());
-                }
-                let bytes = base64_decode(&m.media.payload)?;
-                let mut samples = Vec::with_capacity(bytes.len());
-                FORMAT.decode_into(&bytes, &mut samples)?;
-                vec![Inbound::Audio(samples)]
+                return wire::media(value, FORMAT);
             }
             "dtmf" if !started => return Err(ProtocolError::BeforeStart("dtmf")),
-            "dtmf" => {
-                let d: Dtmf = serde_json::from_value(value).map_err(malformed)?;
-                vec![Inbound::Dtmf(dtmf_digit(&d.dtmf.digit)?)]
-            }
-            "mark" => {
-                let m: Mark = serde_json::from_value(value).map_err(malformed)?;
-                vec![Inbound::MarkPlayed(m.mark.name)]
-            }
+            "dtmf" => return wire::dtmf(value),
+            "mark" => return wire::mark(value),
             "stop" => vec![Inbound::Stopped],
             other => return Err(ProtocolError::UnknownEvent(other.to_string())),
         })
@@ -179,6 +122,7 @@ impl MediaProtocol for Twilio {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telephony::base64_decode;
     use serde_json::Value;
 
     const START: &str = r#"{"event":"start","sequenceNumber":"1","streamSid":"MZ0001","start":{"accountSid":"AC1","streamSid":"MZ0001","callSid":"CA0001","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{"from":"+15550142000","k":"v"}}}"#;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::twilio::dtmf_digit;
+use super::wire::{dtmf_digit, string_map};
 use super::{
     malformed, AudioFormat, Frame, Inbound, MediaProtocol, Outbound, ProtocolError, StreamStart,
 };
@@ -75,16 +75,14 @@ impl MediaProtocol for Vonage {
                             .ok_or_else(|| ProtocolError::Malformed("no content-type".into()))?;
                         let format = format_of(content_type)?;
                         self.format = Some(format);
-                        let mut parameters = BTreeMap::new();
-                        if let Value::Object(map) = &value {
-                            for (k, v) in map {
-                                if k != "event" && k != "content-type" {
-                                    let v =
-                                        v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                                    parameters.insert(k.clone(), v);
-                                }
-                            }
-                        }
+                        // The headers set in the NCCO come as the message's other fields.
+                        let parameters = match &value {
+                            Value::Object(map) => string_map(
+                                map.iter()
+                                    .filter(|(k, _)| *k != "event" && *k != "content-type"),
+                            ),
+                            _ => BTreeMap::new(),
+                        };
                         let header =
                             |names: &[&str]| names.iter().find_map(|n| parameters.get(*n).cloned());
                         Ok(vec![Inbound::Started {
