@@ -30,6 +30,17 @@ const DATASET: &str = r#"{"id": "c1", "text": "I want to cancel my contract", "e
 {"id": "n3", "text": "I need to update my email address", "expect": []}
 "#;
 
+/// `switchboard eval --config CFG --dataset DATA`, more arguments to add.
+fn eval(cfg: &Path, data: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut c = common::bin();
+    c.arg("eval")
+        .arg("--config")
+        .arg(cfg)
+        .arg("--dataset")
+        .arg(data);
+    c
+}
+
 fn eval_json(args: &[&str]) -> (Value, std::process::Output) {
     let out = common::bin().arg("eval").args(args).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -76,16 +87,7 @@ fn counts_on_a_hand_made_dataset() {
     assert_eq!(r["worst_false_alarms"][0]["id"], "n2");
 
     // The text report says the same, and shows why with the evidence.
-    let out = common::bin()
-        .args([
-            "eval",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--dataset",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = eval(&cfg, &data).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("macro-F1 0.833"), "{text}");
     assert!(text.contains("what time do you open on Saturday"), "{text}");
@@ -120,18 +122,7 @@ fn sweep_prints_curves_and_draws_them() {
         "SVG with labels"
     );
 
-    let out = common::bin()
-        .args([
-            "eval",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--dataset",
-            data.to_str().unwrap(),
-            "--plot",
-        ])
-        .arg(&png)
-        .output()
-        .unwrap();
+    let out = eval(&cfg, &data).arg("--plot").arg(&png).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -140,16 +131,8 @@ fn sweep_prints_curves_and_draws_them() {
     );
     assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
 
-    let out = common::bin()
-        .args([
-            "eval",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--dataset",
-            data.to_str().unwrap(),
-            "--plot",
-            "x.gif",
-        ])
+    let out = eval(&cfg, &data)
+        .args(["--plot", "x.gif"])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -199,11 +182,7 @@ fn bad_dataset_lines_are_errors_naming_the_line() {
             &format!("{name}.jsonl"),
             &format!("{good}\n{bad}\n"),
         );
-        let out = common::bin()
-            .args(["eval", "--config", cfg.to_str().unwrap(), "--dataset"])
-            .arg(&data)
-            .output()
-            .unwrap();
+        let out = eval(&cfg, &data).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{name}: {err}");
         assert!(
@@ -212,16 +191,7 @@ fn bad_dataset_lines_are_errors_naming_the_line() {
         );
         assert!(err.contains(message), "{name}: {err}");
     }
-    let out = common::bin()
-        .args([
-            "eval",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--dataset",
-            "/nonexistent/lines.jsonl",
-        ])
-        .output()
-        .unwrap();
+    let out = eval(&cfg, "/nonexistent/lines.jsonl").output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read dataset"));
 }
@@ -272,32 +242,38 @@ fn ctrl_c_reports_what_was_scored_so_far() {
         ));
     }
     let data = write(dir.path(), "long.jsonl", &lines);
-    let child = common::bin()
-        .args([
-            "eval",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--dataset",
-            data.to_str().unwrap(),
-            "--json",
-        ])
+    let mut child = eval(&cfg, &data)
+        .arg("--json")
+        .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(8));
+    // Interrupt once scoring is under way (the models load first, at a speed that depends on the machine).
+    let stderr = child.stderr.take().unwrap();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("scoring started") {
+                let _ = started_tx.send(());
+            }
+        }
+    });
+    started
+        .recv_timeout(Duration::from_secs(120))
+        .expect("eval starts scoring");
+    std::thread::sleep(Duration::from_secs(2));
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(130));
     let r: Value = serde_json::from_slice(&out.stdout).expect("a report is printed");
     assert_eq!(r["interrupted"], true);
     let n = r["n"].as_u64().unwrap();
