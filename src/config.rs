@@ -4,7 +4,7 @@
 //! because a config that loads but would lose calls (a transfer to the agent's own number, a routing
 //! category with nobody in it, two topics with one id) is worse than one that fails loudly.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -115,6 +115,15 @@ pub struct AgentConfig {
     pub asr: AsrSettings,
     pub matching: MatchingSettings,
     pub server: ServerSettings,
+    /// Per provider name (`twilio`, `telnyx`, ...).
+    pub providers: BTreeMap<String, ProviderSettings>,
+}
+
+impl AgentConfig {
+    /// The settings of `provider` (empty when the config has none).
+    pub fn provider(&self, provider: &str) -> ProviderSettings {
+        self.providers.get(provider).cloned().unwrap_or_default()
+    }
 }
 
 /// `[server]`: how the live server is reached and what it accepts.
@@ -129,6 +138,20 @@ pub struct ServerSettings {
     pub max_message_bytes: usize,
     /// Where each call's JSON lines are written.
     pub events_dir: PathBuf,
+    /// On shutdown, how long calls in progress may go on before the server ends them.
+    pub drain_seconds: u64,
+}
+
+/// `[providers.<name>]`: secrets that prove a request or stream comes from the provider. Values may name an
+/// environment variable as `env:NAME`, so secrets stay out of the file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderSettings {
+    /// Twilio's auth token: `X-Twilio-Signature` on webhooks is checked with it (`TWILIO_AUTH_TOKEN` when
+    /// unset).
+    pub auth_token: Option<String>,
+    /// When set, a media stream must present it (`?token=`, `Authorization: Bearer`, or a `token` custom
+    /// parameter in its start message) or it is refused.
+    pub stream_token: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -138,6 +161,7 @@ impl Default for ServerSettings {
             listen: std::net::SocketAddr::from(([0, 0, 0, 0], 8080)),
             max_message_bytes: 64 * 1024,
             events_dir: PathBuf::from("calls"),
+            drain_seconds: 30,
         }
     }
 }
@@ -159,13 +183,26 @@ impl ServerSettings {
 /// from making us buffer without bound.
 const MESSAGE_LIMITS: std::ops::RangeInclusive<i64> = 1024..=16 * 1024 * 1024;
 /// `[matching]`: the business's own tuning of the topic matcher.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MatchingSettings {
     /// Ordinary requests of this business that must not fire a topic (added to the language's own list).
     pub ordinary: Vec<String>,
     /// Confidence a topic needs when it sets no `threshold` of its own (default: the calibrated one).
     pub threshold: Option<f32>,
+    /// Confidence a topic needs to act on a partial transcript, while the caller is still speaking (never
+    /// below the topic's own threshold). High, because the rest of the sentence may still say "not".
+    pub partial_confidence: f32,
+}
+
+impl Default for MatchingSettings {
+    fn default() -> Self {
+        Self {
+            ordinary: Vec::new(),
+            threshold: None,
+            partial_confidence: 0.85,
+        }
+    }
 }
 
 impl AgentConfig {
@@ -260,6 +297,17 @@ struct Raw {
     matching: Option<Spanned<MatchingSettings>>,
     #[serde(default)]
     server: Option<RawServer>,
+    #[serde(default)]
+    providers: Option<Spanned<BTreeMap<String, RawProvider>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    #[serde(default)]
+    auth_token: Option<Spanned<String>>,
+    #[serde(default)]
+    stream_token: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -273,6 +321,8 @@ struct RawServer {
     max_message_bytes: Option<Spanned<i64>>,
     #[serde(default)]
     events_dir: Option<Spanned<String>>,
+    #[serde(default)]
+    drain_seconds: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -392,6 +442,17 @@ fn server_settings(raw: Option<RawServer>, f: &mut Findings<'_>) -> ServerSettin
             );
         }
     }
+    if let Some(drain) = raw.drain_seconds {
+        let span = drain.span();
+        match u64::try_from(drain.into_inner()) {
+            Ok(secs) if secs <= 3600 => server.drain_seconds = secs,
+            _ => f.error(
+                "server.drain_seconds",
+                span,
+                "drain_seconds must be in 0..=3600",
+            ),
+        }
+    }
     if let Some(dir) = raw.events_dir {
         let span = dir.span();
         if dir.get_ref().trim().is_empty() {
@@ -401,6 +462,70 @@ fn server_settings(raw: Option<RawServer>, f: &mut Findings<'_>) -> ServerSettin
         }
     }
     server
+}
+
+/// Resolves `env:NAME` to the variable's value.
+fn secret(
+    f: &mut Findings<'_>,
+    field: &str,
+    value: Option<Spanned<String>>,
+) -> Option<String> {
+    let value = value?;
+    let span = value.span();
+    let text = value.into_inner();
+    let resolved = match text.strip_prefix("env:") {
+        Some(name) => match std::env::var(name.trim()) {
+            Ok(v) => v,
+            Err(_) => {
+                f.error(
+                    field,
+                    span,
+                    format!("the environment variable {} is not set", name.trim()),
+                );
+                return None;
+            }
+        },
+        None => text,
+    };
+    if resolved.trim().is_empty() {
+        f.error(field, span, "the secret is empty");
+        return None;
+    }
+    Some(resolved)
+}
+
+fn provider_settings(
+    raw: Option<Spanned<BTreeMap<String, RawProvider>>>,
+    f: &mut Findings<'_>,
+) -> BTreeMap<String, ProviderSettings> {
+    let mut out = BTreeMap::new();
+    let Some(raw) = raw else {
+        return out;
+    };
+    let span = raw.span();
+    for (name, p) in raw.into_inner() {
+        if !crate::telephony::PROVIDERS.contains(&name.as_str()) {
+            f.error(
+                &format!("providers.{name}"),
+                span.clone(),
+                format!(
+                    "unknown provider; known: {}",
+                    crate::telephony::PROVIDERS.join(", ")
+                ),
+            );
+            continue;
+        }
+        let auth_token = secret(f, &format!("providers.{name}.auth_token"), p.auth_token);
+        let stream_token = secret(f, &format!("providers.{name}.stream_token"), p.stream_token);
+        out.insert(
+            name,
+            ProviderSettings {
+                auth_token,
+                stream_token,
+            },
+        );
+    }
+    out
 }
 
 /// Collects issues with positions resolved against the source text.
@@ -653,8 +778,15 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             if v.min_silence_ms == 0 || v.max_speech_ms < 1000 {
                 f.error(
                     "vad",
-                    span,
+                    span.clone(),
                     "min_silence_ms must be > 0 and max_speech_ms at least 1000",
+                );
+            }
+            if v.barge_in_ms == 0 || v.barge_in_ms > 2000 {
+                f.error(
+                    "vad.barge_in_ms",
+                    span,
+                    "barge_in_ms must be in 1..=2000 (ms of caller voice that stop the agent)",
                 );
             }
             v
@@ -673,6 +805,13 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
                     "threshold is a confidence in (0, 1]",
                 );
             }
+            if !(m.partial_confidence > 0.0 && m.partial_confidence <= 1.0) {
+                f.error(
+                    "matching.partial_confidence",
+                    span.clone(),
+                    "partial_confidence is a confidence in (0, 1]",
+                );
+            }
             if m.ordinary.iter().any(|o| o.trim().is_empty()) {
                 f.error("matching.ordinary", span, "an ordinary request is empty");
             }
@@ -682,6 +821,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     };
 
     let server = server_settings(raw.server, &mut f);
+    let providers = provider_settings(raw.providers, &mut f);
 
     // Warnings: configuration that loads but would never act.
     match support {
@@ -753,6 +893,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             asr: raw.asr.unwrap_or_default(),
             matching,
             server,
+            providers,
         },
         warnings: f.warnings,
     })

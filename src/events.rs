@@ -54,7 +54,22 @@ pub enum CallEvent {
         id: i64,
         kind: TicketKind,
     },
+    /// A prompt was heard in full by the caller (live calls).
+    Played {
+        text: String,
+    },
+    /// The caller talked over the agent: `text` was cut after `heard_ms`, `dropped` were never played.
+    BargeIn {
+        text: Option<String>,
+        heard_ms: Option<u64>,
+        dropped: Vec<String>,
+    },
     Hangup,
+    /// The live media stream closed (`reason` as in the `switchboard_calls_total` metric).
+    StreamEnd {
+        reason: String,
+        detail: String,
+    },
 }
 
 /// A line of the log.
@@ -120,7 +135,23 @@ impl EventLine {
                 None => format!("transfer  to {to}"),
             },
             CallEvent::Ticket { id, kind } => format!("ticket    #{id} filed ({})", kind.as_str()),
+            CallEvent::Played { text } => format!("played    \"{text}\""),
+            CallEvent::BargeIn {
+                text,
+                heard_ms,
+                dropped,
+            } => match (text, heard_ms) {
+                (Some(t), Some(ms)) => format!(
+                    "barge-in  caller cut \"{t}\" after {ms} ms; {} queued prompt(s) dropped",
+                    dropped.len()
+                ),
+                _ => format!(
+                    "barge-in  caller spoke first; {} queued prompt(s) dropped",
+                    dropped.len()
+                ),
+            },
             CallEvent::Hangup => "hang-up".to_string(),
+            CallEvent::StreamEnd { reason, detail } => format!("stream    ended: {reason} ({detail})"),
         };
         format!("{t}  {body}{wall}")
     }

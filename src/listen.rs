@@ -1,8 +1,8 @@
 //! The listening half of a call: caller audio in, [`Event`]s for the call core out.
 //!
-//! Resamples to 16 kHz, runs the VAD frame by frame, cuts utterances with the segmenter, transcribes each
-//! finished utterance and scores it against the mandatory topics. The engines are compute, not I/O; the
-//! live server runs a [`Listener`] per call the same way replay does.
+//! [`Ears`] resamples to 16 kHz, runs the VAD frame by frame and cuts utterances with the segmenter: cheap
+//! work that every call does on its own. Recognising an utterance is the expensive part: [`Listener`] does it
+//! inline (replay, eval), the live server hands it to a bounded pool shared by all calls.
 
 use std::time::Instant;
 
@@ -31,13 +31,29 @@ pub enum ListenError {
     Topics(#[from] TopicError),
 }
 
-/// Per-call listening pipeline.
-pub struct Listener {
+/// What the ears noticed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Heard {
+    /// The caller's voice has lasted `barge_in_ms` (once per run of voice): enough to stop the agent talking.
+    Voice { t_ms: u64 },
+    /// An utterance began (padded start).
+    Started { start_ms: u64 },
+    /// An utterance ended; its end became known at `detected_ms`. `audio` is its 16 kHz samples.
+    Ended {
+        utterance: Utterance,
+        detected_ms: u64,
+        audio: Vec<f32>,
+    },
+}
+
+/// Per-call front end: resampling, VAD and segmentation, with recent audio kept for recognition.
+pub struct Ears {
     resampler: StreamResampler,
     vad: SileroVad,
     segmenter: Segmenter,
-    asr: Box<dyn Transcriber>,
-    matcher: Box<dyn TopicMatcher>,
+    barge_in_ms: u64,
+    /// The current run of voice was already reported as [`Heard::Voice`].
+    voice_reported: bool,
     resampled: Vec<f32>,
     /// 16 kHz samples not yet run through the VAD.
     pending: Vec<f32>,
@@ -46,6 +62,121 @@ pub struct Listener {
     history_start: u64,
     /// Samples the VAD has consumed.
     processed: u64,
+}
+
+impl Ears {
+    pub fn new(input_rate: u32, vad: SileroVad, settings: VadSettings) -> Result<Self, ListenError> {
+        Ok(Self {
+            resampler: StreamResampler::to_speech_rate(input_rate)?,
+            vad,
+            segmenter: Segmenter::new(settings),
+            barge_in_ms: u64::from(settings.barge_in_ms),
+            voice_reported: false,
+            resampled: Vec::new(),
+            pending: Vec::new(),
+            history: Vec::new(),
+            history_start: 0,
+            processed: 0,
+        })
+    }
+
+    /// Call time of everything the VAD has seen, in ms.
+    pub fn heard_ms(&self) -> u64 {
+        self.processed / SAMPLES_PER_MS
+    }
+
+    /// The open utterance so far: its start and its 16 kHz audio (for a partial transcript).
+    pub fn open_utterance(&self) -> Option<(u64, &[f32])> {
+        let start_ms = self.segmenter.open_since()?;
+        let from = (start_ms * SAMPLES_PER_MS).saturating_sub(self.history_start) as usize;
+        Some((start_ms, &self.history[from.min(self.history.len())..]))
+    }
+
+    /// Feeds caller audio at the input rate; appends what was noticed to `out`.
+    pub fn push(&mut self, samples: &[f32], out: &mut Vec<Heard>) -> Result<(), ListenError> {
+        self.resampled.clear();
+        self.resampler.push(samples, &mut self.resampled)?;
+        self.pending.extend_from_slice(&self.resampled);
+        self.run_frames(out)
+    }
+
+    /// The audio ended: flushes the resampler and closes an open utterance.
+    pub fn finish(&mut self, out: &mut Vec<Heard>) -> Result<(), ListenError> {
+        self.resampled.clear();
+        self.resampler.finish(&mut self.resampled)?;
+        self.pending.extend_from_slice(&self.resampled);
+        // The last partial frame is padded with silence rather than dropped: its words count too.
+        if !self.pending.is_empty() {
+            let whole = self.pending.len().div_ceil(FRAME) * FRAME;
+            self.pending.resize(whole, 0.0);
+        }
+        self.run_frames(out)?;
+        let t_ms = self.heard_ms();
+        if let Some(SegmentEvent::Ended(u)) = self.segmenter.finish(t_ms) {
+            out.push(self.ended(u, t_ms));
+        }
+        Ok(())
+    }
+
+    fn run_frames(&mut self, out: &mut Vec<Heard>) -> Result<(), ListenError> {
+        let mut used = 0;
+        while self.pending.len() - used >= FRAME {
+            let frame = &self.pending[used..used + FRAME];
+            let prob = self.vad.speech_probability(frame)?;
+            self.history.extend_from_slice(frame);
+            used += FRAME;
+            let t_ms = self.processed / SAMPLES_PER_MS;
+            self.processed += FRAME as u64;
+            match self.segmenter.push(t_ms, FRAME_MS, prob) {
+                Some(SegmentEvent::Started { start_ms }) => out.push(Heard::Started { start_ms }),
+                Some(SegmentEvent::Ended(u)) => out.push(self.ended(u, t_ms + FRAME_MS)),
+                None => {}
+            }
+            match self.segmenter.voice_since() {
+                None => self.voice_reported = false,
+                Some(since) if !self.voice_reported && t_ms + FRAME_MS - since >= self.barge_in_ms => {
+                    self.voice_reported = true;
+                    out.push(Heard::Voice {
+                        t_ms: t_ms + FRAME_MS,
+                    });
+                }
+                Some(_) => {}
+            }
+            if !self.segmenter.in_speech() && self.history.len() > 2 * LOOKBACK_SAMPLES {
+                let drop = self.history.len() - LOOKBACK_SAMPLES;
+                self.history.drain(..drop);
+                self.history_start += drop as u64;
+            }
+        }
+        self.pending.drain(..used);
+        Ok(())
+    }
+
+    fn ended(&self, u: Utterance, detected_ms: u64) -> Heard {
+        let from = (u.start_ms * SAMPLES_PER_MS).saturating_sub(self.history_start) as usize;
+        let to = ((u.end_ms * SAMPLES_PER_MS).saturating_sub(self.history_start) as usize)
+            .min(self.history.len());
+        Heard::Ended {
+            utterance: Utterance {
+                start_ms: u.start_ms,
+                end_ms: u.end_ms.min(self.heard_ms()),
+            },
+            detected_ms,
+            audio: if from < to {
+                self.history[from..to].to_vec()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+/// Per-call listening pipeline that recognises each utterance inline: replay and eval.
+pub struct Listener {
+    ears: Ears,
+    asr: Box<dyn Transcriber>,
+    matcher: Box<dyn TopicMatcher>,
+    heard: Vec<Heard>,
     /// Wall-clock moment the last utterance end was detected: the origin of `wall_ms`.
     last_end_detected: Option<Instant>,
 }
@@ -59,23 +190,17 @@ impl Listener {
         matcher: Box<dyn TopicMatcher>,
     ) -> Result<Self, ListenError> {
         Ok(Self {
-            resampler: StreamResampler::to_speech_rate(input_rate)?,
-            vad,
-            segmenter: Segmenter::new(settings),
+            ears: Ears::new(input_rate, vad, settings)?,
             asr,
             matcher,
-            resampled: Vec::new(),
-            pending: Vec::new(),
-            history: Vec::new(),
-            history_start: 0,
-            processed: 0,
+            heard: Vec::new(),
             last_end_detected: None,
         })
     }
 
     /// Call time of everything the VAD has seen, in ms.
     pub fn heard_ms(&self) -> u64 {
-        self.processed / SAMPLES_PER_MS
+        self.ears.heard_ms()
     }
 
     /// When the end of the last utterance was detected (wall clock).
@@ -85,90 +210,51 @@ impl Listener {
 
     /// Feeds caller audio at the input rate; appends the resulting events to `out`.
     pub fn push(&mut self, samples: &[f32], out: &mut Vec<Event>) -> Result<(), ListenError> {
-        self.resampled.clear();
-        self.resampler.push(samples, &mut self.resampled)?;
-        self.pending.extend_from_slice(&self.resampled);
-        self.run_frames(out)
+        self.ears.push(samples, &mut self.heard)?;
+        self.recognise(out)
     }
 
     /// The audio ended: flushes the resampler and closes an open utterance.
     pub fn finish(&mut self, out: &mut Vec<Event>) -> Result<(), ListenError> {
-        self.resampled.clear();
-        self.resampler.finish(&mut self.resampled)?;
-        self.pending.extend_from_slice(&self.resampled);
-        // The last partial frame is padded with silence rather than dropped: its words count too.
-        if !self.pending.is_empty() {
-            let whole = self.pending.len().div_ceil(FRAME) * FRAME;
-            self.pending.resize(whole, 0.0);
-        }
-        self.run_frames(out)?;
-        let t_ms = self.heard_ms();
-        if let Some(SegmentEvent::Ended(u)) = self.segmenter.finish(t_ms) {
-            self.utterance_ended(u, t_ms, out)?;
-        }
-        Ok(())
+        self.ears.finish(&mut self.heard)?;
+        self.recognise(out)
     }
 
-    fn run_frames(&mut self, out: &mut Vec<Event>) -> Result<(), ListenError> {
-        let mut used = 0;
-        while self.pending.len() - used >= FRAME {
-            let frame = &self.pending[used..used + FRAME];
-            let prob = self.vad.speech_probability(frame)?;
-            self.history.extend_from_slice(frame);
-            used += FRAME;
-            let t_ms = self.processed / SAMPLES_PER_MS;
-            self.processed += FRAME as u64;
-            match self.segmenter.push(t_ms, FRAME_MS, prob) {
-                Some(SegmentEvent::Started { start_ms }) => {
-                    out.push(Event::SpeechStarted { t_ms: start_ms });
+    fn recognise(&mut self, out: &mut Vec<Event>) -> Result<(), ListenError> {
+        for heard in std::mem::take(&mut self.heard) {
+            match heard {
+                Heard::Voice { t_ms } => out.push(Event::VoiceOnset { t_ms }),
+                Heard::Started { start_ms } => out.push(Event::SpeechStarted { t_ms: start_ms }),
+                Heard::Ended {
+                    utterance,
+                    detected_ms,
+                    audio,
+                } => {
+                    self.last_end_detected = Some(Instant::now());
+                    out.push(Event::SpeechEnded { t_ms: detected_ms });
+                    let text = if audio.is_empty() {
+                        String::new()
+                    } else {
+                        self.asr.transcribe(&audio)?
+                    };
+                    let hits = if text.is_empty() {
+                        Vec::new()
+                    } else {
+                        self.matcher.hits(&text)?
+                    };
+                    out.push(Event::Heard {
+                        t_ms: detected_ms,
+                        transcript: Transcript {
+                            text,
+                            start_ms: utterance.start_ms,
+                            end_ms: utterance.end_ms,
+                            is_final: true,
+                        },
+                        hits,
+                    });
                 }
-                Some(SegmentEvent::Ended(u)) => {
-                    self.utterance_ended(u, t_ms + FRAME_MS, out)?;
-                }
-                None => {}
-            }
-            if !self.segmenter.in_speech() && self.history.len() > 2 * LOOKBACK_SAMPLES {
-                let drop = self.history.len() - LOOKBACK_SAMPLES;
-                self.history.drain(..drop);
-                self.history_start += drop as u64;
             }
         }
-        self.pending.drain(..used);
-        Ok(())
-    }
-
-    /// Transcribes a finished utterance and scores it. `detected_ms` is when the end became known.
-    fn utterance_ended(
-        &mut self,
-        u: Utterance,
-        detected_ms: u64,
-        out: &mut Vec<Event>,
-    ) -> Result<(), ListenError> {
-        self.last_end_detected = Some(Instant::now());
-        out.push(Event::SpeechEnded { t_ms: detected_ms });
-        let from = (u.start_ms * SAMPLES_PER_MS).saturating_sub(self.history_start) as usize;
-        let to = ((u.end_ms * SAMPLES_PER_MS).saturating_sub(self.history_start) as usize)
-            .min(self.history.len());
-        let text = if from < to {
-            self.asr.transcribe(&self.history[from..to])?
-        } else {
-            String::new()
-        };
-        let hits = if text.is_empty() {
-            Vec::new()
-        } else {
-            self.matcher.hits(&text)?
-        };
-        out.push(Event::Heard {
-            t_ms: detected_ms,
-            transcript: Transcript {
-                text,
-                start_ms: u.start_ms,
-                end_ms: u.end_ms.min(self.heard_ms()),
-                is_final: true,
-            },
-            hits,
-        });
         Ok(())
     }
 }

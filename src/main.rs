@@ -63,6 +63,19 @@ enum Command {
         #[arg(required = true)]
         recordings: Vec<PathBuf>,
     },
+    /// Answer live calls: provider media streams over WebSocket at /<provider>/stream, Twilio's webhook at
+    /// /twilio/voice, /healthz and /metrics. Ctrl-C or SIGTERM drains calls in progress, then stops.
+    Serve {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Address to listen on (default: `[server] listen` of the config, else 0.0.0.0:8080); port 0
+        /// picks a free port, printed on start.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Ticket database (default: `[tickets] database` of the config, else switchboard.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
     /// Score the topic matcher on labelled lines (text or audio): precision, recall, F1, false alarms.
     Eval {
         #[arg(long, short)]
@@ -191,6 +204,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             plot,
             fit,
         ),
+        Command::Serve { config, listen, db } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(serve(&models, &config, listen, db))
+        }
         Command::Tickets { db, config, action } => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(tickets(db, config, action))
@@ -356,6 +373,82 @@ fn evaluate(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn serve(
+    models: &ModelDir,
+    config_path: &Path,
+    listen: Option<std::net::SocketAddr>,
+    db: Option<PathBuf>,
+) -> Result<ExitCode> {
+    use switchboard::recognition::RecognitionPool;
+    use switchboard::server;
+    use switchboard::speech::{espeak::Espeak, PromptCache};
+
+    let loaded = config::load(config_path)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {}:{w}", config_path.display());
+    }
+    let config = loaded.config;
+    let addr = listen.unwrap_or(config.server.listen);
+    let db = db.unwrap_or_else(|| config.tickets_database.clone());
+    let store = TicketStore::open(&db).await?;
+    let asr = config.asr;
+    let models = models.clone();
+    let (engines, pool) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let engines = Replayer::new(config, models)?;
+        let pool = RecognitionPool::start(
+            engines.whisper(),
+            asr.effective_workers(),
+            asr.pool_threads(),
+        )?;
+        Ok((engines, pool))
+    })
+    .await??;
+    let voice = engines.language().prompts.voice.espeak.clone();
+    let speech = PromptCache::new(Arc::new(Espeak::new(voice)));
+    let workers = pool.size();
+    let state = server::Shared::new(engines, pool, speech, store)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| server::ServerError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let bound = listener.local_addr()?;
+    // On stdout, so scripts and tests can find a port picked with :0.
+    println!("listening on {bound}");
+    tracing::info!(
+        %bound,
+        asr_workers = workers,
+        asr_threads = asr.pool_threads(),
+        events_dir = %state.engines.config().server.events_dir.display(),
+        "serving"
+    );
+    server::serve(state, listener, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
 }
 
 async fn replay(

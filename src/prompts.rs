@@ -57,10 +57,27 @@ pub struct CallerPrompts {
     pub known: String,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallPrompts {
+    /// Said when a live call connects.
+    pub greeting: String,
+}
+
+/// How the language is voiced by the local speech engines.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoicePrompts {
+    /// The espeak-ng voice (`espeak-ng --voices` lists them).
+    pub espeak: String,
+}
+
 /// The agent's sentences in one language.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prompts {
+    pub call: CallPrompts,
+    pub voice: VoicePrompts,
     pub escalation: EscalationPrompts,
     pub callback: CallbackPrompts,
     pub caller: CallerPrompts,

@@ -166,6 +166,14 @@ impl Replayer {
         &self.index
     }
 
+    pub fn models(&self) -> &ModelDir {
+        &self.models
+    }
+
+    pub fn whisper(&self) -> &WhisperModel {
+        &self.whisper
+    }
+
     pub fn language(&self) -> &Language {
         &self.language
     }
@@ -294,7 +302,7 @@ async fn drive(
                     })?;
                 }
                 // A recording cannot be spoken to or transferred: the log lines say what would happen.
-                Action::Say { .. } | Action::Transfer { .. } => {}
+                Action::Say { .. } | Action::Transfer { .. } | Action::StopSpeaking => {}
             }
         }
     }

@@ -35,9 +35,13 @@ pub enum AudioContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AsrSettings {
-    /// Threads per transcription; 0 = the number of cores (at most 4).
+    /// Threads per transcription; 0 = the number of cores (at most 4), or on the live server the cores
+    /// divided among the workers.
     pub threads: usize,
     pub audio_ctx: AudioContext,
+    /// Recognition workers of the live server (each transcribes one utterance at a time); 0 = the number of
+    /// cores. More workers serve more calls at once, fewer make each utterance faster.
+    pub workers: usize,
 }
 
 impl Default for AsrSettings {
@@ -45,8 +49,15 @@ impl Default for AsrSettings {
         Self {
             threads: 0,
             audio_ctx: AudioContext::Auto,
+            workers: 0,
         }
     }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 impl AsrSettings {
@@ -54,10 +65,25 @@ impl AsrSettings {
         if self.threads > 0 {
             return self.threads;
         }
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .min(4)
+        cores().min(4)
+    }
+
+    /// Workers of the live server's recognition pool.
+    pub fn effective_workers(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            cores()
+        }
+    }
+
+    /// Threads per transcription on the live server: the cores shared among the workers.
+    pub fn pool_threads(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            (cores() / self.effective_workers()).max(1)
+        }
     }
 }
 

@@ -44,6 +44,11 @@ impl WhisperModel {
 
     /// A recogniser for one call.
     pub fn transcriber(&self) -> Result<WhisperTranscriber, AsrError> {
+        self.transcriber_with_threads(self.settings.effective_threads())
+    }
+
+    /// A recogniser that uses `threads` threads per utterance (a worker of the live server's pool).
+    pub fn transcriber_with_threads(&self, threads: usize) -> Result<WhisperTranscriber, AsrError> {
         let state = self
             .ctx
             .create_state()
@@ -51,6 +56,7 @@ impl WhisperModel {
         Ok(WhisperTranscriber {
             state,
             settings: self.settings,
+            threads: threads.max(1),
             scratch: Vec::new(),
         })
     }
@@ -111,6 +117,7 @@ pub fn collapse_repeats(text: &str) -> String {
 pub struct WhisperTranscriber {
     state: WhisperState,
     settings: AsrSettings,
+    threads: usize,
     scratch: Vec<f32>,
 }
 
@@ -125,7 +132,7 @@ impl Transcriber for WhisperTranscriber {
             pcm_16k
         };
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        params.set_n_threads(self.settings.effective_threads() as i32);
+        params.set_n_threads(self.threads as i32);
         params.set_language(Some("en"));
         params.set_no_context(true);
         params.set_single_segment(true);

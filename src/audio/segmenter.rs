@@ -23,6 +23,9 @@ pub struct VadSettings {
     pub speech_pad_ms: u32,
     /// Utterances are cut at this length.
     pub max_speech_ms: u32,
+    /// Voice this long while the agent speaks is a barge-in: the agent stops talking. Shorter than
+    /// `min_speech_ms` because a caller talking over the agent must be heard at once; a cough may cut a prompt.
+    pub barge_in_ms: u32,
 }
 
 impl Default for VadSettings {
@@ -34,6 +37,7 @@ impl Default for VadSettings {
             min_speech_ms: 250,
             speech_pad_ms: 100,
             max_speech_ms: 20_000,
+            barge_in_ms: 64,
         }
     }
 }
@@ -155,6 +159,27 @@ impl Segmenter {
     /// True while an utterance is open.
     pub fn in_speech(&self) -> bool {
         matches!(self.state, State::Speaking { .. })
+    }
+
+    /// The (padded) start of the open utterance.
+    pub fn open_since(&self) -> Option<u64> {
+        match self.state {
+            State::Speaking { start_ms, .. } => Some(start_ms),
+            _ => None,
+        }
+    }
+
+    /// When the caller's current run of voice began, as soon as one frame was speech: earlier than
+    /// [`SegmentEvent::Started`], which waits for `min_speech_ms`. Barge-in needs this: a caller talking over
+    /// the agent should not wait a quarter of a second to be heard.
+    pub fn voice_since(&self) -> Option<u64> {
+        match self.state {
+            State::Silence => None,
+            State::Onset { since } => Some(since),
+            State::Speaking { start_ms, .. } => {
+                Some(start_ms + u64::from(self.settings.speech_pad_ms))
+            }
+        }
     }
 
     fn promote(&mut self, end_of_frame: u64) -> Option<SegmentEvent> {

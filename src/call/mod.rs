@@ -57,6 +57,10 @@ pub struct Transcript {
 /// What happened, at call time `t_ms`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// A live call connected: the agent greets the caller.
+    Answered {
+        t_ms: u64,
+    },
     SpeechStarted {
         t_ms: u64,
     },
@@ -81,6 +85,22 @@ pub enum Event {
     HungUp {
         t_ms: u64,
     },
+    /// The caller's voice has lasted long enough to count as talking (before [`Event::SpeechStarted`]):
+    /// if the agent is speaking, the caller is barging in.
+    VoiceOnset {
+        t_ms: u64,
+    },
+    /// The oldest prompt not yet played has been heard in full (the provider echoed its mark).
+    PromptPlayed {
+        t_ms: u64,
+    },
+    /// After [`Action::StopSpeaking`]: the prompt that was playing was cut after `heard_ms` (`None`: nothing
+    /// had started), and `dropped` prompts queued behind it were never played.
+    PromptsCut {
+        t_ms: u64,
+        heard_ms: Option<u64>,
+        dropped: usize,
+    },
 }
 
 /// What the adapters must do.
@@ -94,6 +114,9 @@ pub enum Action {
     Transfer { to: String, summary: Option<String> },
     /// Write a ticket, then report [`Event::TicketFiled`].
     FileTicket(TicketDraft),
+    /// The caller is talking over the agent: stop playing and drop what is queued, then report
+    /// [`Event::PromptsCut`].
+    StopSpeaking,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +126,8 @@ enum Phase {
     AskingFields {
         draft: TicketDraft,
         next: usize,
+        /// When the question was asked: an utterance that began before it is not its answer.
+        asked_ms: u64,
     },
     /// A ticket was requested; `then` is released once it is filed.
     Filing {
@@ -132,6 +157,12 @@ pub struct Call {
     heard: Vec<Transcript>,
     actions: VecDeque<Action>,
     flagged: bool,
+    /// Prompts said and not yet reported played or cut (live calls), oldest first.
+    unplayed: VecDeque<String>,
+    /// A [`Action::StopSpeaking`] is out and its [`Event::PromptsCut`] has not come back.
+    stopping: bool,
+    /// Start of the utterance a partial transcript already decided on: its final does not decide again.
+    decided_on: Option<u64>,
 }
 
 impl Call {
@@ -142,6 +173,9 @@ impl Call {
             heard: Vec::new(),
             actions: VecDeque::new(),
             flagged: false,
+            unplayed: VecDeque::new(),
+            stopping: false,
+            decided_on: None,
         }
     }
 
@@ -159,15 +193,53 @@ impl Call {
         matches!(self.phase, Phase::Transferred | Phase::Ended)
     }
 
+    /// True while an utterance may still decide something (not asking a question, filing or finished).
+    pub fn is_listening(&self) -> bool {
+        matches!(self.phase, Phase::Listening | Phase::Flagged)
+    }
+
+    /// True while something the agent said has not been heard in full.
+    pub fn is_speaking(&self) -> bool {
+        !self.unplayed.is_empty()
+    }
+
     /// Feeds one event.
     pub fn handle(&mut self, event: Event) -> Result<(), CallError> {
+        // What was played or cut is still worth knowing after a transfer (the announcement plays out).
+        match event {
+            Event::PromptPlayed { t_ms } => {
+                if let Some(text) = self.unplayed.pop_front() {
+                    self.log(t_ms, CallEvent::Played { text });
+                }
+                return Ok(());
+            }
+            Event::PromptsCut {
+                t_ms,
+                heard_ms,
+                dropped,
+            } => {
+                self.prompts_cut(t_ms, heard_ms, dropped);
+                return Ok(());
+            }
+            _ => {}
+        }
         // After a transfer or the hang-up the agent hears nothing more (a pending ticket is still
         // `Filing`, so its confirmation gets through).
         if self.is_finished() {
             return Ok(());
         }
         match event {
-            Event::SpeechStarted { t_ms } => self.log(t_ms, CallEvent::SpeechStart),
+            Event::Answered { t_ms } => {
+                if self.setup.hearing == Hearing::Live {
+                    let greeting = self.setup.prompts.call.greeting.clone();
+                    self.act(t_ms, Action::Say { text: greeting });
+                }
+            }
+            Event::VoiceOnset { .. } => self.barge_in(),
+            Event::SpeechStarted { t_ms } => {
+                self.log(t_ms, CallEvent::SpeechStart);
+                self.barge_in();
+            }
             Event::SpeechEnded { t_ms } => self.log(t_ms, CallEvent::SpeechEnd),
             Event::Heard {
                 t_ms,
@@ -177,8 +249,39 @@ impl Call {
             Event::Dtmf { t_ms, digit } => self.dtmf(t_ms, digit),
             Event::TicketFiled { t_ms, id } => self.ticket_filed(t_ms, id),
             Event::HungUp { t_ms } => self.hung_up(t_ms),
+            Event::PromptPlayed { .. } | Event::PromptsCut { .. } => {}
         }
         Ok(())
+    }
+
+    /// The caller talks while the agent speaks: the agent stops. A barge-in during a question is the
+    /// start of the answer, so nothing else changes.
+    fn barge_in(&mut self) {
+        if self.unplayed.is_empty() || self.stopping || self.setup.hearing != Hearing::Live {
+            return;
+        }
+        self.stopping = true;
+        self.actions.push_back(Action::StopSpeaking);
+    }
+
+    fn prompts_cut(&mut self, t_ms: u64, heard_ms: Option<u64>, dropped: usize) {
+        self.stopping = false;
+        let interrupted = heard_ms.and_then(|ms| self.unplayed.pop_front().map(|t| (t, ms)));
+        let dropped: Vec<String> = (0..dropped)
+            .filter_map(|_| self.unplayed.pop_front())
+            .collect();
+        let (text, heard_ms) = match interrupted {
+            Some((text, ms)) => (Some(text), Some(ms)),
+            None => (None, None),
+        };
+        self.log(
+            t_ms,
+            CallEvent::BargeIn {
+                text,
+                heard_ms,
+                dropped,
+            },
+        );
     }
 
     fn log(&mut self, t_ms: u64, event: CallEvent) {
@@ -191,6 +294,9 @@ impl Call {
         if let Some(event) = Self::event_of(&action) {
             self.log(t_ms, event);
         }
+        if let (Action::Say { text }, Hearing::Live) = (&action, self.setup.hearing) {
+            self.unplayed.push_back(text.clone());
+        }
         self.actions.push_back(action);
     }
 
@@ -201,7 +307,7 @@ impl Call {
                 to: to.clone(),
                 summary: summary.clone(),
             }),
-            Action::Log(_) | Action::FileTicket(_) => None,
+            Action::Log(_) | Action::FileTicket(_) | Action::StopSpeaking => None,
         }
     }
 
@@ -220,16 +326,40 @@ impl Call {
                 is_final: transcript.is_final,
             },
         );
-        if !transcript.is_final || transcript.text.is_empty() {
+        if transcript.text.is_empty() {
             return Ok(());
         }
-        self.heard.push(transcript.clone());
-        if let Phase::AskingFields { .. } = self.phase {
-            self.answer(t_ms, &transcript.text);
-            return Ok(());
+        if transcript.is_final {
+            // The final replaces the partial a decision was taken on, if any.
+            match self.heard.last_mut() {
+                Some(last) if !last.is_final && last.start_ms == transcript.start_ms => {
+                    *last = transcript.clone();
+                }
+                _ => self.heard.push(transcript.clone()),
+            }
+            if let Phase::AskingFields { asked_ms, .. } = self.phase {
+                if transcript.start_ms >= asked_ms {
+                    self.answer(t_ms, &transcript.text);
+                }
+                return Ok(());
+            }
         }
         if !matches!(self.phase, Phase::Listening | Phase::Flagged) {
             return Ok(());
+        }
+        if self.decided_on == Some(transcript.start_ms) {
+            // A partial of this utterance already decided; its final only completes the transcript.
+            return Ok(());
+        }
+        if !transcript.is_final {
+            // A partial acts only when it already settles the call; "continue" waits for the final.
+            let verdict = policy::decide(self.setup.support, &hits, self.flagged);
+            if verdict.decision == Decision::Continue {
+                return Ok(());
+            }
+            self.decided_on = Some(transcript.start_ms);
+            // The decision quotes the words heard so far.
+            self.heard.push(transcript.clone());
         }
         for hit in &hits {
             self.log(
@@ -359,7 +489,11 @@ impl Call {
             Hearing::Live if !draft.fields.is_empty() => {
                 let ask = draft.fields[0].ask.clone();
                 self.act(t_ms, Action::Say { text: ask });
-                self.phase = Phase::AskingFields { draft, next: 0 };
+                self.phase = Phase::AskingFields {
+                    draft,
+                    next: 0,
+                    asked_ms: t_ms,
+                };
             }
             Hearing::Live => self.file_callback(draft),
             Hearing::Recording => {
@@ -389,8 +523,9 @@ impl Call {
 
     /// Records the answer to the current question and asks the next one, or files the ticket.
     fn answer(&mut self, t_ms: u64, text: &str) {
-        let Phase::AskingFields { mut draft, next } =
-            std::mem::replace(&mut self.phase, Phase::Listening)
+        let Phase::AskingFields {
+            mut draft, next, ..
+        } = std::mem::replace(&mut self.phase, Phase::Listening)
         else {
             return;
         };
@@ -399,7 +534,11 @@ impl Call {
         if let Some(field) = draft.fields.get(next) {
             let ask = field.ask.clone();
             self.act(t_ms, Action::Say { text: ask });
-            self.phase = Phase::AskingFields { draft, next };
+            self.phase = Phase::AskingFields {
+                draft,
+                next,
+                asked_ms: t_ms,
+            };
         } else {
             draft.transcript = self.transcript_text();
             self.file_callback(draft);

@@ -104,6 +104,11 @@ impl MediaProtocol for Exotel {
         })
     }
 
+    fn min_audio_ms(&self) -> u64 {
+        // 3,200 bytes of 16-bit PCM at 8 kHz.
+        (MIN_CHUNK / 16) as u64
+    }
+
     fn encode(&mut self, out: Outbound<'_>) -> Result<Vec<Frame>, ProtocolError> {
         let sid = self
             .stream_sid

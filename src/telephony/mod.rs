@@ -192,6 +192,12 @@ pub trait MediaProtocol: Send {
     fn echoes_marks(&self) -> bool {
         true
     }
+
+    /// The least audio one outbound message may carry, in ms (0: any size). The server gathers paced frames
+    /// until it has this much, or a mark follows.
+    fn min_audio_ms(&self) -> u64 {
+        0
+    }
 }
 
 /// The protocol spoken on a provider's stream route (`/<name>/stream`), if there is one.

@@ -123,10 +123,12 @@ impl Playout {
         played
     }
 
-    /// The provider echoed `mark`: it and every mark before it have played.
-    pub fn mark_echoed(&mut self, mark: &str) {
-        if let Some(at) = self.pending_marks.iter().position(|(m, _, _)| m == mark) {
-            self.pending_marks.drain(..=at);
+    /// The provider echoed `mark`: it and every mark before it have played. Returns how many prompts that
+    /// completes (0 for a mark we no longer wait for, such as those a provider echoes after a clear).
+    pub fn mark_echoed(&mut self, mark: &str) -> usize {
+        match self.pending_marks.iter().position(|(m, _, _)| m == mark) {
+            Some(at) => self.pending_marks.drain(..=at).count(),
+            None => 0,
         }
     }
 

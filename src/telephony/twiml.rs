@@ -20,9 +20,14 @@ fn attr(value: &str) -> String {
 
 /// Answers a call by connecting its audio, both ways, to our stream at `stream_url` (`wss://...`), with
 /// `parameters` handed to the stream's start message as `customParameters`.
-pub fn connect_stream(stream_url: &str, parameters: &[(&str, &str)]) -> String {
+///
+/// `action`: where Twilio asks what to do once our stream closes (a transfer, or hanging up).
+pub fn connect_stream(stream_url: &str, action: Option<&str>, parameters: &[(&str, &str)]) -> String {
+    let action = action
+        .map(|a| format!(" action=\"{}\"", attr(a)))
+        .unwrap_or_default();
     let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Connect><Stream url=\"{}\">",
+        "{HEAD}<Response><Connect{action}><Stream url=\"{}\">",
         attr(stream_url)
     );
     for (name, value) in parameters {
@@ -36,6 +41,30 @@ pub fn connect_stream(stream_url: &str, parameters: &[(&str, &str)]) -> String {
     xml
 }
 
+const HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
+
+/// Bridges the caller to `number`; `whisper_url` (if any) is run on the answering person's leg first, where
+/// the contextual summary is spoken.
+pub fn dial(number: &str, whisper_url: Option<&str>) -> String {
+    let url = whisper_url
+        .map(|u| format!(" url=\"{}\"", attr(u)))
+        .unwrap_or_default();
+    format!(
+        "{HEAD}<Response><Dial><Number{url}>{}</Number></Dial></Response>",
+        attr(number)
+    )
+}
+
+/// Speaks `text` (to whoever is on the leg that runs it).
+pub fn say(text: &str) -> String {
+    format!("{HEAD}<Response><Say>{}</Say></Response>", attr(text))
+}
+
+/// Ends the call.
+pub fn hangup() -> String {
+    format!("{HEAD}<Response><Hangup/></Response>")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +73,7 @@ mod tests {
     fn connect_stream_twiml_escapes_what_callers_control() {
         let xml = connect_stream(
             "wss://agent.example.com/twilio/stream",
+            None,
             &[("from", "+15550142000"), ("note", "a \"b\" & <c>")],
         );
         assert_eq!(
@@ -53,5 +83,16 @@ mod tests {
              <Parameter name=\"note\" value=\"a &quot;b&quot; &amp; &lt;c&gt;\"/>\
              </Stream></Connect></Response>"
         );
+    }
+
+    #[test]
+    fn dial_and_action_twiml() {
+        assert!(connect_stream("wss://h/twilio/stream", Some("https://h/twilio/after?a=1&b=2"), &[])
+            .contains("<Connect action=\"https://h/twilio/after?a=1&amp;b=2\">"));
+        assert_eq!(
+            dial("+34600000000", Some("https://h/twilio/whisper/CA1")),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial><Number url=\"https://h/twilio/whisper/CA1\">+34600000000</Number></Dial></Response>"
+        );
+        assert!(say("a < b").contains("<Say>a &lt; b</Say>"));
     }
 }
