@@ -2,6 +2,8 @@
 //! mu-law phone line, the reference data in ../shared, and the fetched models.
 #![allow(dead_code)]
 
+pub mod live;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
