@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
@@ -246,6 +247,9 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// Kernel send buffer per connection: about 3 s of Twilio media messages.
+const SEND_BUFFER_BYTES: usize = 32 * 1024;
+
 /// Serves until `shutdown` resolves, then drains: refuses new streams, gives calls in progress
 /// `drain_seconds` to end, ends the rest, and stops.
 pub async fn serve(
@@ -256,6 +260,12 @@ pub async fn serve(
     let drain = Duration::from_secs(state.engines.config().server.drain_seconds);
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
+    // Media frames are small and late ones are useless: no Nagle delay. A modest send buffer bounds the
+    // kernel memory a call can hold and makes a peer that stops reading show within seconds.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+        let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(SEND_BUFFER_BYTES);
+    });
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

@@ -12,6 +12,7 @@
 //! (an escalation being written, a callback half asked) is filed.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -158,7 +159,8 @@ async fn run(socket: WebSocket, provider: &'static str, state: AppState, authent
     let _guard = CallGuard::enter(&state);
     let (sink, mut incoming) = socket.split();
     let (out, queue) = mpsc::channel(OUTBOUND_QUEUE);
-    let writer = tokio::spawn(write(sink, queue));
+    let stalled = Arc::new(AtomicBool::new(false));
+    let writer = tokio::spawn(write(sink, queue, stalled.clone()));
     let Some(protocol) = for_provider(provider) else {
         return;
     };
@@ -167,6 +169,7 @@ async fn run(socket: WebSocket, provider: &'static str, state: AppState, authent
         state: state.clone(),
         protocol,
         out,
+        stalled,
         authenticated,
         live: None,
         closing: false,
@@ -185,12 +188,21 @@ async fn run(socket: WebSocket, provider: &'static str, state: AppState, authent
     let _ = tokio::time::timeout(SEND_TIMEOUT, writer).await;
 }
 
-async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Receiver<Message>) {
+/// Writes queued messages; sets `stalled` and gives up when one cannot be written within [`SEND_TIMEOUT`].
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queue: mpsc::Receiver<Message>,
+    stalled: Arc<AtomicBool>,
+) {
     while let Some(message) = queue.recv().await {
         let closing = matches!(message, Message::Close(_));
         match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
             Ok(Ok(())) if !closing => {}
-            // Closed (by us or the peer), or not reading: the session notices when the queue fills or closes.
+            Err(_) => {
+                stalled.store(true, Ordering::Relaxed);
+                return;
+            }
+            // Closed, by us or the peer: the session notices when its queue closes.
             _ => return,
         }
     }
@@ -250,6 +262,8 @@ struct Session {
     state: AppState,
     protocol: Box<dyn MediaProtocol>,
     out: mpsc::Sender<Message>,
+    /// The writer gave up on a peer that does not read.
+    stalled: Arc<AtomicBool>,
     authenticated: bool,
     live: Option<Live>,
     /// The socket is going away: sends are skipped, the rest still runs.
@@ -332,6 +346,10 @@ impl Session {
             Some(WsError::Capacity(c)) => {
                 self.protocol_error(ProtocolError::Malformed(format!("WebSocket: {c}")))
             }
+            // A caller's network dropping is a hang-up, not bad input.
+            Some(WsError::Protocol(
+                tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            )) => End::Disconnected,
             Some(WsError::Protocol(p)) => {
                 self.protocol_error(ProtocolError::Malformed(format!("WebSocket: {p}")))
             }
@@ -664,6 +682,9 @@ impl Session {
     }
 
     async fn on_tick(&mut self, opened: Instant) -> Result<(), End> {
+        if self.stalled.load(Ordering::Relaxed) {
+            return Err(End::PeerNotReading);
+        }
         let Some(live) = self.live.as_mut() else {
             if opened.elapsed() > IDLE_TIMEOUT {
                 return Err(End::Idle);
@@ -731,6 +752,9 @@ impl Session {
             match self.out.try_send(message) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => return Err(End::PeerNotReading),
+                Err(mpsc::error::TrySendError::Closed(_)) if self.stalled.load(Ordering::Relaxed) => {
+                    return Err(End::PeerNotReading)
+                }
                 Err(mpsc::error::TrySendError::Closed(_)) => return Err(End::Disconnected),
             }
         }
