@@ -93,8 +93,8 @@ fn whisper(c: &mut Criterion) {
         let model = WhisperModel::load(
             &models,
             AsrSettings {
-                threads: 0,
                 audio_ctx: ctx,
+                ..AsrSettings::default()
             },
         )
         .unwrap();

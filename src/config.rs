@@ -465,11 +465,7 @@ fn server_settings(raw: Option<RawServer>, f: &mut Findings<'_>) -> ServerSettin
 }
 
 /// Resolves `env:NAME` to the variable's value.
-fn secret(
-    f: &mut Findings<'_>,
-    field: &str,
-    value: Option<Spanned<String>>,
-) -> Option<String> {
+fn secret(f: &mut Findings<'_>, field: &str, value: Option<Spanned<String>>) -> Option<String> {
     let value = value?;
     let span = value.span();
     let text = value.into_inner();

@@ -151,7 +151,9 @@ impl EventLine {
                 ),
             },
             CallEvent::Hangup => "hang-up".to_string(),
-            CallEvent::StreamEnd { reason, detail } => format!("stream    ended: {reason} ({detail})"),
+            CallEvent::StreamEnd { reason, detail } => {
+                format!("stream    ended: {reason} ({detail})")
+            }
         };
         format!("{t}  {body}{wall}")
     }

@@ -65,7 +65,11 @@ pub struct Ears {
 }
 
 impl Ears {
-    pub fn new(input_rate: u32, vad: SileroVad, settings: VadSettings) -> Result<Self, ListenError> {
+    pub fn new(
+        input_rate: u32,
+        vad: SileroVad,
+        settings: VadSettings,
+    ) -> Result<Self, ListenError> {
         Ok(Self {
             resampler: StreamResampler::to_speech_rate(input_rate)?,
             vad,
@@ -134,7 +138,9 @@ impl Ears {
             }
             match self.segmenter.voice_since() {
                 None => self.voice_reported = false,
-                Some(since) if !self.voice_reported && t_ms + FRAME_MS - since >= self.barge_in_ms => {
+                Some(since)
+                    if !self.voice_reported && t_ms + FRAME_MS - since >= self.barge_in_ms =>
+                {
                     self.voice_reported = true;
                     out.push(Heard::Voice {
                         t_ms: t_ms + FRAME_MS,

@@ -1,6 +1,10 @@
 //! The live server over real sockets: `switchboard serve` on loopback, driven by a Twilio Media Streams peer
 //! that plays espeak-generated mu-law calls in real time.
 
+// The engine lock serialises whole tests (each owns its runtime and its server), so holding it across
+// awaits is the point, not a hazard.
+#![allow(clippy::await_holding_lock)]
+
 mod common;
 
 use std::time::Duration;
@@ -68,9 +72,16 @@ async fn a_twilio_call_is_greeted_escalated_and_handed_over() {
         .iter()
         .filter_map(|l| l["text"].as_str())
         .collect();
-    assert!(says[0].starts_with("Hello, thank you for calling"), "{says:?}");
+    assert!(
+        says[0].starts_with("Hello, thank you for calling"),
+        "{says:?}"
+    );
     let played = of_type(&lines, "played");
-    assert_eq!(played.len(), 2, "greeting and announcement heard: {lines:#?}");
+    assert_eq!(
+        played.len(),
+        2,
+        "greeting and announcement heard: {lines:#?}"
+    );
     assert_eq!(
         decisions(&lines),
         vec![("escalate".to_string(), Some("cancellation".to_string()))]
@@ -100,7 +111,10 @@ async fn a_twilio_call_is_greeted_escalated_and_handed_over() {
     // Operations saw it.
     let metrics = server.metrics().await;
     let value = |s: &str| common::live::metric_value(&metrics, s);
-    assert_eq!(value("switchboard_decisions_total{decision=\"escalate\"}"), 1.0);
+    assert_eq!(
+        value("switchboard_decisions_total{decision=\"escalate\"}"),
+        1.0
+    );
     assert_eq!(
         value("switchboard_calls_total{provider=\"twilio\",reason=\"transferred\"}"),
         1.0
@@ -189,7 +203,12 @@ async fn barge_in_clears_the_greeting_and_a_flagged_call_keeps_its_ticket() {
     assert_eq!(tickets.len(), 1, "{lines:#?}");
     let ticket = &tickets[0];
     assert_eq!(ticket.draft.kind, TicketKind::Callback);
-    assert!(ticket.draft.note.as_deref().unwrap_or_default().contains("hung up"));
+    assert!(ticket
+        .draft
+        .note
+        .as_deref()
+        .unwrap_or_default()
+        .contains("hung up"));
     assert_eq!(
         common::live::metric_value(&server.metrics().await, "switchboard_barge_ins_total"),
         1.0

@@ -2,6 +2,10 @@
 //! a reason and a metric, while a good call on the same server goes on undisturbed; a caller who vanishes
 //! mid-utterance still gets the escalation ticket the utterance asked for.
 
+// The engine lock serialises whole tests (each owns its runtime and its server), so holding it across
+// awaits is the point, not a hazard.
+#![allow(clippy::await_holding_lock)]
+
 mod common;
 
 use std::time::Duration;
@@ -41,7 +45,9 @@ fn silence_frame() -> String {
 
 /// Sends `messages` on a fresh stream and returns the server's close frame (code, reason).
 async fn close_after(url: &str, messages: Vec<Message>) -> Option<(u16, String)> {
-    let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
     let (mut tx, mut rx) = ws.split();
     for m in messages {
         if tx.send(m).await.is_err() {
@@ -91,7 +97,9 @@ async fn never_reads(url: &str) -> bool {
 async fn bad_peers_end_only_their_own_streams() {
     let _engines = common::engine_lock();
     let mut config = common::agent_toml("decide");
-    config.push_str("\n[server]\npublic_url = \"https://agent.example.com\"\nmax_message_bytes = 16384\n");
+    config.push_str(
+        "\n[server]\npublic_url = \"https://agent.example.com\"\nmax_message_bytes = 16384\n",
+    );
     let server = Server::start(&config);
     let url = server.ws("/twilio/stream");
 
@@ -120,14 +128,22 @@ async fn bad_peers_end_only_their_own_streams() {
     let frame = silence_frame();
     let big = "x".repeat(20_000);
     let cases: Vec<(&str, Vec<Message>, u16)> = vec![
-        ("malformed", vec![Message::text("{\"event\": \"media\", ")], 1008),
+        (
+            "malformed",
+            vec![Message::text("{\"event\": \"media\", ")],
+            1008,
+        ),
         (
             "unknown_event",
             vec![Message::text(r#"{"event":"dance","streamSid":"MZ1"}"#)],
             1008,
         ),
         ("before_start", vec![media(&frame)], 1008),
-        ("base64", vec![start("CA-b64"), media("***not base64***")], 1008),
+        (
+            "base64",
+            vec![start("CA-b64"), media("***not base64***")],
+            1008,
+        ),
         (
             "payload_size",
             // An audio message with no audio in it.
@@ -152,9 +168,12 @@ async fn bad_peers_end_only_their_own_streams() {
     let stalled = never_reads(&url).await;
 
     for (kind, code, close) in &closes {
-        let (got, reason) = close.clone().unwrap_or_else(|| panic!("{kind}: no close frame"));
+        let (got, reason) = close
+            .clone()
+            .unwrap_or_else(|| panic!("{kind}: no close frame"));
         assert_eq!(got, *code, "{kind}: {reason}");
-        let series = format!("switchboard_protocol_errors_total{{provider=\"twilio\",kind=\"{kind}\"}}");
+        let series =
+            format!("switchboard_protocol_errors_total{{provider=\"twilio\",kind=\"{kind}\"}}");
         assert_eq!(
             metric_value(&server.metrics().await, &series),
             1.0,
@@ -165,24 +184,41 @@ async fn bad_peers_end_only_their_own_streams() {
     assert!(stalled, "the server gave up on a peer that does not read");
 
     let good = good.await.unwrap();
-    assert!(good.first_media.is_some() && good.clears.is_empty(), "{good:?}");
+    assert!(
+        good.first_media.is_some() && good.clears.is_empty(),
+        "{good:?}"
+    );
     assert_eq!(good.close, Some((1000, "transferred".into())), "{good:?}");
     vanishing.await.unwrap();
 
     let metrics = server.metrics().await;
-    for reason in ["flooding", "peer_not_reading", "protocol_error", "transferred", "disconnected"] {
+    for reason in [
+        "flooding",
+        "peer_not_reading",
+        "protocol_error",
+        "transferred",
+        "disconnected",
+    ] {
         let series = format!("switchboard_calls_total{{provider=\"twilio\",reason=\"{reason}\"}}");
-        assert!(metric_value(&metrics, &series) >= 1.0, "{series}\n{metrics}");
+        assert!(
+            metric_value(&metrics, &series) >= 1.0,
+            "{series}\n{metrics}"
+        );
     }
 
     // The vanished caller's escalation is a ticket all the same.
     let lines = server.events("CA-vanished").await;
     assert!(
-        lines.iter().any(|l| l["type"] == "decision" && l["decision"] == "escalate"),
+        lines
+            .iter()
+            .any(|l| l["type"] == "decision" && l["decision"] == "escalate"),
         "{lines:#?}"
     );
     assert_eq!(
-        lines.iter().find(|l| l["type"] == "stream_end").map(|l| l["reason"].clone()),
+        lines
+            .iter()
+            .find(|l| l["type"] == "stream_end")
+            .map(|l| l["reason"].clone()),
         Some(Value::from("disconnected"))
     );
     let store = TicketStore::open(&server.database()).await.unwrap();

@@ -72,7 +72,10 @@ mod tests {
     #[test]
     fn call_ids_cannot_escape_the_events_directory() {
         assert_eq!(super::file_name("CA123"), "CA123.jsonl");
-        assert_eq!(super::file_name("../../etc/passwd"), "_.._.._etc_passwd.jsonl");
+        assert_eq!(
+            super::file_name("../../etc/passwd"),
+            "_.._.._etc_passwd.jsonl"
+        );
         assert_eq!(super::file_name(""), "_.jsonl");
         assert_eq!(super::file_name(".hidden"), "_.hidden.jsonl");
     }

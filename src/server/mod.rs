@@ -210,11 +210,9 @@ pub fn router(state: AppState) -> Router {
     for provider in PROVIDERS {
         router = router.route(
             &format!("/{provider}/stream"),
-            get(
-                move |ws, state, headers, query| async move {
-                    stream::upgrade(provider, ws, state, headers, query).await
-                },
-            ),
+            get(move |ws, state, headers, query| async move {
+                stream::upgrade(provider, ws, state, headers, query).await
+            }),
         );
     }
     router.with_state(state)

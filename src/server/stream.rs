@@ -152,7 +152,11 @@ pub async fn upgrade(
 
 /// Constant-time comparison of secrets.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 async fn run(socket: WebSocket, provider: &'static str, state: AppState, authenticated: bool) {
@@ -337,12 +341,11 @@ impl Session {
         use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
         let source = e.into_inner();
         match source.downcast_ref::<WsError>() {
-            Some(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
-                self.protocol_error(ProtocolError::TooLarge {
+            Some(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => self
+                .protocol_error(ProtocolError::TooLarge {
                     size: *size,
                     limit: *max_size,
-                })
-            }
+                }),
             Some(WsError::Capacity(c)) => {
                 self.protocol_error(ProtocolError::Malformed(format!("WebSocket: {c}")))
             }
@@ -443,7 +446,13 @@ impl Session {
             .into_iter()
             .find(|id| !id.is_empty())
             .cloned()
-            .unwrap_or_else(|| format!("{}-{}", self.provider, chrono::Utc::now().timestamp_millis()));
+            .unwrap_or_else(|| {
+                format!(
+                    "{}-{}",
+                    self.provider,
+                    chrono::Utc::now().timestamp_millis()
+                )
+            });
         let caller = start
             .from
             .clone()
@@ -529,7 +538,8 @@ impl Session {
                     detected_ms,
                     audio,
                 } => {
-                    self.handle(Event::SpeechEnded { t_ms: detected_ms }).await?;
+                    self.handle(Event::SpeechEnded { t_ms: detected_ms })
+                        .await?;
                     let live = self.live_mut()?;
                     live.finals.push_back(Pending {
                         utterance,
@@ -701,8 +711,8 @@ impl Session {
             match due {
                 Due::Audio(samples) => {
                     live.outgoing.extend_from_slice(&samples);
-                    let gathered_ms = live.outgoing.len() as u64 * 1000
-                        / u64::from(live.format.sample_rate());
+                    let gathered_ms =
+                        live.outgoing.len() as u64 * 1000 / u64::from(live.format.sample_rate());
                     if gathered_ms >= min_ms {
                         frames.push(self.protocol.encode(Outbound::Audio(&live.outgoing)));
                         live.outgoing.clear();
@@ -731,9 +741,7 @@ impl Session {
             self.handle(Event::PromptPlayed { t_ms }).await?;
         }
         let live = self.live_mut()?;
-        if live.transfer.is_some()
-            && !live.call.is_speaking()
-            && !live.playout.is_speaking(now_ms)
+        if live.transfer.is_some() && !live.call.is_speaking() && !live.playout.is_speaking(now_ms)
         {
             return Err(End::Transferred);
         }
@@ -752,7 +760,9 @@ impl Session {
             match self.out.try_send(message) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => return Err(End::PeerNotReading),
-                Err(mpsc::error::TrySendError::Closed(_)) if self.stalled.load(Ordering::Relaxed) => {
+                Err(mpsc::error::TrySendError::Closed(_))
+                    if self.stalled.load(Ordering::Relaxed) =>
+                {
                     return Err(End::PeerNotReading)
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => return Err(End::Disconnected),

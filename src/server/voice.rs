@@ -36,33 +36,22 @@ fn refuse(state: &AppState, route: &str, status: StatusCode, reason: &'static st
 /// The request's form parameters once its signature checks out.
 fn verified(
     state: &AppState,
-    route: &str,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Vec<(String, String)>, Response> {
+) -> Result<Vec<(String, String)>, (StatusCode, &'static str)> {
     let Some(token) = auth_token(state) else {
-        return Err(refuse(
-            state,
-            route,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_auth_token",
-        ));
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "no_auth_token"));
     };
     let Some(base) = state.engines.config().server.public_url.clone() else {
-        return Err(refuse(
-            state,
-            route,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_public_url",
-        ));
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "no_public_url"));
     };
     let Some(signature) = headers
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
     else {
-        return Err(refuse(state, route, StatusCode::FORBIDDEN, "unsigned"));
+        return Err((StatusCode::FORBIDDEN, "unsigned"));
     };
     let url = format!(
         "{base}{}",
@@ -75,7 +64,7 @@ fn verified(
         Vec::new()
     };
     if !signing::verify_twilio(&token, &url, &params, signature) {
-        return Err(refuse(state, route, StatusCode::FORBIDDEN, "bad_signature"));
+        return Err((StatusCode::FORBIDDEN, "bad_signature"));
     }
     Ok(params)
 }
@@ -101,9 +90,10 @@ pub async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match verified(&state, "twilio_voice", &method, &uri, &headers, &body) {
+    let route = "twilio_voice";
+    let params = match verified(&state, &method, &uri, &headers, &body) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err((status, reason)) => return refuse(&state, route, status, reason),
     };
     if state.calls.is_draining() {
         return refuse(
@@ -138,7 +128,11 @@ pub async fn answer(
         from = %param(&params, "From").map(super::mask_number).unwrap_or_default(),
         "answering a Twilio call"
     );
-    xml(twiml::connect_stream(&stream_url, Some(&action), &parameters))
+    xml(twiml::connect_stream(
+        &stream_url,
+        Some(&action),
+        &parameters,
+    ))
 }
 
 /// `POST /twilio/after-stream`: our stream closed. A decided transfer dials; anything else hangs up.
@@ -149,9 +143,10 @@ pub async fn after_stream(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match verified(&state, "twilio_after_stream", &method, &uri, &headers, &body) {
+    let route = "twilio_after_stream";
+    let params = match verified(&state, &method, &uri, &headers, &body) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err((status, reason)) => return refuse(&state, route, status, reason),
     };
     let Some(call_sid) = param(&params, "CallSid") else {
         return xml(twiml::hangup());
@@ -187,8 +182,8 @@ pub async fn whisper(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = verified(&state, "twilio_whisper", &method, &uri, &headers, &body) {
-        return refused;
+    if let Err((status, reason)) = verified(&state, &method, &uri, &headers, &body) {
+        return refuse(&state, "twilio_whisper", status, reason);
     }
     let handoff = state
         .handoffs
@@ -197,8 +192,6 @@ pub async fn whisper(
         .remove(&call);
     match handoff.and_then(|h| h.summary) {
         Some(summary) => xml(twiml::say(&summary)),
-        None => xml(format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
-        )),
+        None => xml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>".to_string()),
     }
 }

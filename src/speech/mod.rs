@@ -13,9 +13,15 @@ use crate::audio::resample::{resample, ResampleError};
 #[derive(Debug, thiserror::Error)]
 pub enum SpeechError {
     #[error("cannot run {engine}: {reason}")]
-    Engine { engine: &'static str, reason: String },
+    Engine {
+        engine: &'static str,
+        reason: String,
+    },
     #[error("{engine} rendered unreadable audio: {reason}")]
-    Audio { engine: &'static str, reason: String },
+    Audio {
+        engine: &'static str,
+        reason: String,
+    },
     #[error(transparent)]
     Resample(#[from] ResampleError),
 }
@@ -33,10 +39,13 @@ pub trait SpeechSynth: Send + Sync {
     fn synthesize(&self, text: &str) -> Result<Speech, SpeechError>;
 }
 
+/// Rendered samples by sentence and sample rate.
+type Rendered = HashMap<(String, u32), Arc<Vec<f32>>>;
+
 /// Rendered prompts by sentence and rate.
 pub struct PromptCache {
     synth: Arc<dyn SpeechSynth>,
-    rendered: Mutex<HashMap<(String, u32), Arc<Vec<f32>>>>,
+    rendered: Mutex<Rendered>,
 }
 
 impl PromptCache {
@@ -73,7 +82,7 @@ impl PromptCache {
         self.lock().contains_key(&(text.to_string(), rate))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, u32), Arc<Vec<f32>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rendered> {
         self.rendered.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

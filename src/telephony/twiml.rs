@@ -22,7 +22,11 @@ fn attr(value: &str) -> String {
 /// `parameters` handed to the stream's start message as `customParameters`.
 ///
 /// `action`: where Twilio asks what to do once our stream closes (a transfer, or hanging up).
-pub fn connect_stream(stream_url: &str, action: Option<&str>, parameters: &[(&str, &str)]) -> String {
+pub fn connect_stream(
+    stream_url: &str,
+    action: Option<&str>,
+    parameters: &[(&str, &str)],
+) -> String {
     let action = action
         .map(|a| format!(" action=\"{}\"", attr(a)))
         .unwrap_or_default();
@@ -87,8 +91,12 @@ mod tests {
 
     #[test]
     fn dial_and_action_twiml() {
-        assert!(connect_stream("wss://h/twilio/stream", Some("https://h/twilio/after?a=1&b=2"), &[])
-            .contains("<Connect action=\"https://h/twilio/after?a=1&amp;b=2\">"));
+        assert!(connect_stream(
+            "wss://h/twilio/stream",
+            Some("https://h/twilio/after?a=1&b=2"),
+            &[]
+        )
+        .contains("<Connect action=\"https://h/twilio/after?a=1&amp;b=2\">"));
         assert_eq!(
             dial("+34600000000", Some("https://h/twilio/whisper/CA1")),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial><Number url=\"https://h/twilio/whisper/CA1\">+34600000000</Number></Dial></Response>"

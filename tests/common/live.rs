@@ -66,7 +66,8 @@ impl Server {
             .strip_prefix("listening on ")
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| {
-                let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
                 panic!("server did not start: {line:?}\n{log}")
             });
         Server { child, addr, dir }
@@ -90,7 +91,11 @@ impl Server {
 
     /// The call's JSON lines, once its `stream_end` line is written (waits up to 30 s).
     pub async fn events(&self, call_id: &str) -> Vec<Value> {
-        let path = self.dir.path().join("calls").join(format!("{call_id}.jsonl"));
+        let path = self
+            .dir
+            .path()
+            .join("calls")
+            .join(format!("{call_id}.jsonl"));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let lines = read_lines(&path);
@@ -140,7 +145,13 @@ impl Drop for Server {
 
 pub fn metric_value(text: &str, series: &str) -> f64 {
     text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+        .find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
         .unwrap_or(0.0)
 }
 

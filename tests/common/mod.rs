@@ -124,3 +124,13 @@ pub fn engine_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// The Python of the PyPI test peers (pipecat-ai, twilio, websockets), installed by scripts/peers.sh.
+pub fn peers_python() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers/bin/python");
+    assert!(
+        p.is_file(),
+        "the PyPI test peers are not installed: run `bash scripts/peers.sh` (scripts/test.sh does)"
+    );
+    p
+}
