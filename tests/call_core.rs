@@ -276,3 +276,152 @@ fn off_mode_reports_topics_but_only_continues() {
     )));
     assert_eq!(c.setup().support, SupportMode::Off);
 }
+
+fn partial(start_ms: u64, t_ms: u64, text: &str, hits: Vec<TopicHit>) -> Event {
+    Event::Heard {
+        t_ms,
+        transcript: Transcript {
+            text: text.into(),
+            start_ms,
+            end_ms: t_ms,
+            is_final: false,
+        },
+        hits,
+    }
+}
+
+/// The caller talks over the greeting: the agent stops once, and the log says what was cut.
+#[test]
+fn barge_in_stops_the_agent_once_and_logs_what_was_cut() {
+    let mut c = call("decide", Hearing::Live);
+    c.handle(Event::Answered { t_ms: 0 }).unwrap();
+    let greeting = drain(&mut c);
+    assert!(matches!(effects(&greeting)[..], [Action::Say { .. }]));
+    assert!(c.is_speaking());
+    c.handle(Event::VoiceOnset { t_ms: 900 }).unwrap();
+    assert_eq!(effects(&drain(&mut c)), vec![&Action::StopSpeaking]);
+    // The confirmed start of the same speech does not stop the agent a second time.
+    c.handle(Event::SpeechStarted { t_ms: 850 }).unwrap();
+    assert!(effects(&drain(&mut c)).is_empty());
+    c.handle(Event::PromptsCut {
+        t_ms: 960,
+        heard_ms: Some(900),
+        dropped: 0,
+    })
+    .unwrap();
+    let cut = log(&drain(&mut c));
+    assert!(matches!(&cut[..], [CallEvent::BargeIn { text: Some(t), heard_ms: Some(900), dropped }]
+        if t.starts_with("Hello") && dropped.is_empty()));
+    assert!(!c.is_speaking());
+    // Nothing playing: speech is just speech.
+    c.handle(Event::VoiceOnset { t_ms: 5_000 }).unwrap();
+    assert!(effects(&drain(&mut c)).is_empty());
+}
+
+/// A prompt heard in full is logged as played; a recording never barges in.
+#[test]
+fn played_prompts_are_logged_and_recordings_never_barge_in() {
+    let mut c = call("decide", Hearing::Live);
+    c.handle(Event::Answered { t_ms: 0 }).unwrap();
+    drain(&mut c);
+    c.handle(Event::PromptPlayed { t_ms: 3_600 }).unwrap();
+    assert!(matches!(&log(&drain(&mut c))[..], [CallEvent::Played { .. }]));
+    assert!(!c.is_speaking());
+
+    let mut r = call("decide", Hearing::Recording);
+    r.handle(Event::Answered { t_ms: 0 }).unwrap();
+    assert!(drain(&mut r).is_empty(), "a recording is not greeted");
+    r.handle(Event::VoiceOnset { t_ms: 100 }).unwrap();
+    assert!(drain(&mut r).is_empty());
+}
+
+/// A partial transcript that already carries an escalation topic decides before the caller finishes; its
+/// final only completes the transcript.
+#[test]
+fn a_clear_partial_decides_and_its_final_does_not_decide_again() {
+    let mut c = call("decide", Hearing::Live);
+    let words = "I want to cancel my contract";
+    c.handle(partial(1_000, 2_500, "I want", vec![])).unwrap();
+    assert!(
+        !log(&drain(&mut c))
+            .iter()
+            .any(|e| matches!(e, CallEvent::Decision { .. })),
+        "a partial without a topic decides nothing"
+    );
+    c.handle(partial(
+        1_000,
+        3_000,
+        words,
+        vec![hit("cancellation", TopicKind::Escalation, words)],
+    ))
+    .unwrap();
+    let actions = drain(&mut c);
+    assert!(log(&actions).iter().any(|e| matches!(
+        e,
+        CallEvent::Decision {
+            decision: Decision::Escalate,
+            ..
+        }
+    )));
+    let Some(Action::FileTicket(draft)) = effects(&actions).first().cloned().cloned() else {
+        panic!("the escalation ticket is filed first: {actions:?}");
+    };
+    assert_eq!(draft.kind, TicketKind::Escalation);
+    c.handle(Event::TicketFiled { t_ms: 3_010, id: 7 }).unwrap();
+    drain(&mut c);
+    // The final of the same utterance arrives after the decision: logged, not decided on again.
+    c.handle(Event::Heard {
+        t_ms: 3_600,
+        transcript: Transcript {
+            text: format!("{words}, please."),
+            start_ms: 1_000,
+            end_ms: 3_400,
+            is_final: true,
+        },
+        hits: vec![hit("cancellation", TopicKind::Escalation, words)],
+    })
+    .unwrap();
+    assert!(!log(&drain(&mut c))
+        .iter()
+        .any(|e| matches!(e, CallEvent::Decision { .. })));
+}
+
+/// The words that flagged the call are not the answer to the first question: an answer starts after the
+/// question was asked.
+#[test]
+fn the_utterance_that_flagged_is_not_taken_as_the_first_answer() {
+    let mut c = call("decide", Hearing::Live);
+    let words = "I want to make a formal complaint";
+    c.handle(partial(
+        1_000,
+        2_800,
+        words,
+        vec![hit("complaint", TopicKind::Callback, words)],
+    ))
+    .unwrap();
+    drain(&mut c);
+    // Its final, which began before the question, is not an answer.
+    c.handle(heard_topic(3_500, words, "complaint", TopicKind::Callback))
+        .unwrap();
+    assert!(effects(&drain(&mut c)).is_empty());
+    // The real answer is.
+    c.handle(Event::Heard {
+        t_ms: 8_000,
+        transcript: Transcript {
+            text: "The engineer never came".into(),
+            start_ms: 6_000,
+            end_ms: 7_500,
+            is_final: true,
+        },
+        hits: vec![],
+    })
+    .unwrap();
+    let next = effects(&drain(&mut c))
+        .into_iter()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert!(
+        matches!(&next[..], [Action::Say { text }] if text.contains("call you back")),
+        "{next:?}"
+    );
+}
