@@ -128,8 +128,11 @@ impl MediaProtocol for Plivo {
             .as_ref()
             .ok_or(ProtocolError::BeforeStart("sending"))?;
         let message = match out {
+            // The stream id is not in Plivo's example, but pipecat's serializer sends it and it names the
+            // stream like every other message we send.
             Outbound::Audio(samples) => json!({
                 "event": "playAudio",
+                "streamId": stream_id,
                 "media": {
                     "contentType": content_type(*format),
                     "sampleRate": format.sample_rate(),
