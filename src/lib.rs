@@ -10,6 +10,7 @@ pub mod config;
 pub mod eval;
 pub mod events;
 pub mod listen;
+pub mod loadtest;
 pub mod models;
 pub mod onnx;
 pub mod prompts;

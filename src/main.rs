@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -75,6 +77,34 @@ enum Command {
         /// Ticket database (default: `[tickets] database` of the config, else switchboard.db).
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Where each call's JSON lines go (default: `[server] events_dir` of the config, else calls/).
+        #[arg(long)]
+        events_dir: Option<PathBuf>,
+    },
+    /// Run N simultaneous simulated Twilio calls at real-time pace against a server and report what they
+    /// experienced: end of speech -> the agent's answer, barge-in -> clear, lag, server CPU and memory.
+    Loadtest {
+        /// Agent config of the server this command starts (fresh for each level), unless --url is given.
+        #[arg(long, short, required_unless_present = "url")]
+        config: Option<PathBuf>,
+        /// Simultaneous calls per level, comma-separated.
+        #[arg(long, default_value = "1,8,16,32", value_delimiter = ',')]
+        calls: Vec<usize>,
+        /// The caller's audio (a WAV; default: the Pipecat anchor sentence voiced by espeak-ng).
+        #[arg(long)]
+        audio: Option<PathBuf>,
+        /// A running server's Twilio stream route (ws://host:port/twilio/stream) instead of starting one.
+        #[arg(long)]
+        url: Option<String>,
+        /// That server's process id, to measure its CPU and memory (same machine only).
+        #[arg(long, requires = "url")]
+        pid: Option<u32>,
+        /// Seconds each call stays on after its audio, for the agent to answer.
+        #[arg(long, default_value_t = 10)]
+        linger: u64,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Score the topic matcher on labelled lines (text or audio): precision, recall, F1, false alarms.
     Eval {
@@ -204,9 +234,35 @@ fn run(cli: Cli) -> Result<ExitCode> {
             plot,
             fit,
         ),
-        Command::Serve { config, listen, db } => {
+        Command::Serve {
+            config,
+            listen,
+            db,
+            events_dir,
+        } => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(serve(&models, &config, listen, db))
+            runtime.block_on(serve(&models, &config, listen, db, events_dir))
+        }
+        Command::Loadtest {
+            config,
+            calls,
+            audio,
+            url,
+            pid,
+            linger,
+            json,
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(loadtest(
+                &models,
+                config.as_deref(),
+                &calls,
+                audio.as_deref(),
+                url,
+                pid,
+                Duration::from_secs(linger),
+                json,
+            ))
         }
         Command::Tickets { db, config, action } => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -380,6 +436,7 @@ async fn serve(
     config_path: &Path,
     listen: Option<std::net::SocketAddr>,
     db: Option<PathBuf>,
+    events_dir: Option<PathBuf>,
 ) -> Result<ExitCode> {
     use switchboard::recognition::RecognitionPool;
     use switchboard::server;
@@ -389,7 +446,10 @@ async fn serve(
     for w in &loaded.warnings {
         eprintln!("warning: {}:{w}", config_path.display());
     }
-    let config = loaded.config;
+    let mut config = loaded.config;
+    if let Some(dir) = events_dir {
+        config.server.events_dir = dir;
+    }
     let addr = listen.unwrap_or(config.server.listen);
     let db = db.unwrap_or_else(|| config.tickets_database.clone());
     let store = TicketStore::open(&db).await?;
@@ -426,6 +486,72 @@ async fn serve(
         "serving"
     );
     server::serve(state, listener, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn loadtest(
+    models: &ModelDir,
+    config: Option<&Path>,
+    levels: &[usize],
+    audio: Option<&Path>,
+    url: Option<String>,
+    pid: Option<u32>,
+    linger: Duration,
+    json: bool,
+) -> Result<ExitCode> {
+    use switchboard::loadtest::{anchor_call, run_level, Target};
+
+    let audio = match audio {
+        Some(path) => {
+            let recording = switchboard::audio::wav::read_wav(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let caller = recording.caller_audio(ChannelChoice::Mix)?;
+            let line = switchboard::audio::resample::resample(recording.sample_rate, 8_000, &caller)?;
+            let mut bytes = Vec::new();
+            switchboard::audio::g711::Law::MuLaw.encode_into(&line, &mut bytes);
+            bytes
+        }
+        None => anchor_call()?,
+    };
+    if levels.is_empty() || levels.contains(&0) {
+        bail!("--calls needs positive numbers, such as 1,8,16,32");
+    }
+    if !json {
+        println!(
+            "{:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>10}",
+            "calls", "answer p50", "answer p95", "answer max", "barge p50", "barge p95", "unanswered",
+            "late max", "cpu %1c", "rss idle", "rss peak"
+        );
+    }
+    let show = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{:.3}", x));
+    for &n in levels {
+        let target = match (&url, config) {
+            (Some(u), _) => Target::external(u.clone(), pid),
+            (None, Some(c)) => Target::spawn(c, Some(models.path()))?,
+            (None, None) => bail!("give --config (to start a server) or --url"),
+        };
+        let level = run_level(&target, n, &audio, linger).await?;
+        if json {
+            println!("{}", serde_json::to_string(&level)?);
+        } else {
+            println!(
+                "{:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.3} {:>9} {:>9} {:>10}",
+                n,
+                show(level.answer_p50),
+                show(level.answer_p95),
+                show(level.answer_max),
+                show(level.barge_in_p50),
+                show(level.barge_in_p95),
+                level.unanswered,
+                level.caller_late_max,
+                level.server_cpu_pct_of_one_core.map_or("-".into(), |c| format!("{c:.0}")),
+                level.server_rss_idle_mb.map_or("-".into(), |m| format!("{m:.0} MB")),
+                level.server_rss_peak_mb.map_or("-".into(), |m| format!("{m:.0} MB")),
+            );
+        }
+        drop(target);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

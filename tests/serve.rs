@@ -9,7 +9,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::live::{mulaw_call, play_twilio, Part, Peer, Server};
+use common::live::{mulaw_call, Part, Server};
+use switchboard::loadtest::peer::{play_twilio, Peer};
 use serde_json::Value;
 use switchboard::tickets::store::TicketStore;
 use switchboard::tickets::TicketKind;

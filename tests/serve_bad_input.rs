@@ -15,7 +15,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use common::live::{metric_value, mulaw_call, play_twilio, Part, Peer, Server};
+use common::live::{metric_value, mulaw_call, Part, Server};
+use switchboard::loadtest::peer::{play_twilio, Peer};
 use switchboard::tickets::store::TicketStore;
 use switchboard::tickets::TicketKind;
 

@@ -10,7 +10,8 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::live::{metric_value, mulaw_call, play_twilio, Part, Peer, Server};
+use common::live::{metric_value, mulaw_call, Part, Server};
+use switchboard::loadtest::peer::{play_twilio, Peer};
 
 const TOKEN: &str = "12345678901234567890123456789012";
 const BASE: &str = "https://agent.example.com";
