@@ -91,7 +91,10 @@ impl RecognitionPool {
             let shared = shared.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("recognise-{n}"))
-                .spawn(move || work(&shared, transcriber))
+                .spawn(move || {
+                    yield_to_calls();
+                    work(&shared, transcriber)
+                })
                 .map_err(|e| AsrError::Decode(format!("cannot start a recognition worker: {e}")))?;
             handles.push(handle);
         }
@@ -117,12 +120,12 @@ impl RecognitionPool {
         self.push(job, true);
     }
 
-    /// Queues a partial unless the pool is saturated: finals are waiting, or as many partials are waiting as
-    /// there are workers. A refused job is handed back.
+    /// Queues a partial only when a worker is free: a partial never waits, and never makes a final wait
+    /// behind it. A refused job is handed back.
     pub fn try_partial(&self, job: Job) -> Result<(), Job> {
         {
             let q = lock(&self.shared.queues);
-            if !q.finals.is_empty() || q.partials.len() >= self.size || q.closed {
+            if self.depth() >= self.size || q.closed {
                 return Err(job);
             }
         }
@@ -156,6 +159,24 @@ impl Drop for RecognitionPool {
         }
     }
 }
+
+/// Recognition runs at a lower CPU priority than the calls' own threads (sockets, VAD, pacing): when the
+/// cores are busy, a transcript may come later, but a caller's audio is never read late and a barge-in is
+/// never cleared late.
+fn yield_to_calls() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread; no memory is shared with them.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        if libc::setpriority(libc::PRIO_PROCESS, tid, RECOGNITION_NICENESS) != 0 {
+            tracing::debug!("could not lower the recognition threads' priority");
+        }
+    }
+}
+
+/// Niceness of the recognition threads (0 is normal, 19 the lowest).
+#[cfg(target_os = "linux")]
+const RECOGNITION_NICENESS: libc::c_int = 10;
 
 /// A poisoned lock only means another worker panicked mid-job; the queues themselves stay consistent.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -1,7 +1,11 @@
 //! Silero VAD v6 through ONNX Runtime: one speech probability per 32 ms frame of 16 kHz audio.
 //!
 //! The model is recurrent: it carries a `[2, 1, 128]` state and wants the last 64 samples of the previous
-//! frame as context, so one [`SileroVad`] belongs to one call and sees its frames in order.
+//! frame as context, so one [`SileroVad`] belongs to one call and sees its frames in order. The state is the
+//! call's; the ONNX session is not: a live server shares a few sessions ([`VadSessions`]) among all its calls,
+//! because a session per call costs megabytes and a frame takes a fraction of a millisecond.
+
+use std::sync::{Arc, Mutex};
 
 use ort::session::Session;
 use ort::value::TensorRef;
@@ -15,23 +19,57 @@ const CONTEXT: usize = 64;
 const STATE: usize = 2 * 128;
 const SAMPLE_RATE: [i64; 1] = [16_000];
 
+/// Silero sessions shared by calls; a frame runs on whichever is free.
+pub struct VadSessions {
+    sessions: Vec<Mutex<Session>>,
+}
+
+impl VadSessions {
+    /// `count` sessions of one thread each.
+    pub fn load(models: &ModelDir, count: usize) -> Result<Arc<Self>, OnnxError> {
+        let path = models.file(SILERO_VAD)?;
+        let sessions = (0..count.max(1))
+            .map(|_| onnx::session(models, &path, 1).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Arc::new(Self { sessions }))
+    }
+
+    /// Runs `f` on a free session (or waits for the first one).
+    fn with<T>(&self, f: impl FnOnce(&mut Session) -> T) -> T {
+        for s in &self.sessions {
+            if let Ok(mut session) = s.try_lock() {
+                return f(&mut session);
+            }
+        }
+        let mut session = self.sessions[0]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        f(&mut session)
+    }
+}
+
 /// A per-call Silero VAD.
 pub struct SileroVad {
-    session: Session,
+    sessions: Arc<VadSessions>,
     state: Vec<f32>,
     context: [f32; CONTEXT],
     input: Vec<f32>,
 }
 
 impl SileroVad {
+    /// A VAD with a session of its own (replay, eval).
     pub fn load(models: &ModelDir) -> Result<Self, OnnxError> {
-        let path = models.file(SILERO_VAD)?;
-        Ok(Self {
-            session: onnx::session(models, &path, 1)?,
+        Ok(Self::shared(VadSessions::load(models, 1)?))
+    }
+
+    /// A VAD for one call that runs on shared sessions.
+    pub fn shared(sessions: Arc<VadSessions>) -> Self {
+        Self {
+            sessions,
             state: vec![0.0; STATE],
             context: [0.0; CONTEXT],
             input: Vec::with_capacity(CONTEXT + FRAME),
-        })
+        }
     }
 
     /// Forgets everything heard so far (a new call).
@@ -52,14 +90,17 @@ impl SileroVad {
             .map_err(run)?;
         let state = TensorRef::from_array_view(([2usize, 1, 128], &self.state[..])).map_err(run)?;
         let sr = TensorRef::from_array_view(((), &SAMPLE_RATE[..])).map_err(run)?;
-        let outputs = self
-            .session
-            .run(ort::inputs!["input" => input, "state" => state, "sr" => sr])
-            .map_err(run)?;
-        let (_, prob) = outputs["output"].try_extract_tensor::<f32>().map_err(run)?;
-        let p = prob.first().copied().unwrap_or(0.0);
-        let (_, next) = outputs["stateN"].try_extract_tensor::<f32>().map_err(run)?;
-        self.state.copy_from_slice(&next[..STATE]);
+        let mut next = [0.0f32; STATE];
+        let p = self.sessions.with(|session| -> Result<f32, OnnxError> {
+            let outputs = session
+                .run(ort::inputs!["input" => input, "state" => state, "sr" => sr])
+                .map_err(run)?;
+            let (_, prob) = outputs["output"].try_extract_tensor::<f32>().map_err(run)?;
+            let (_, state) = outputs["stateN"].try_extract_tensor::<f32>().map_err(run)?;
+            next.copy_from_slice(&state[..STATE]);
+            Ok(prob.first().copied().unwrap_or(0.0))
+        })?;
+        self.state.copy_from_slice(&next);
         self.context.copy_from_slice(&frame[FRAME - CONTEXT..]);
         Ok(p)
     }

@@ -26,6 +26,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
+use crate::audio::vad::VadSessions;
 use crate::recognition::RecognitionPool;
 use crate::replay::Replayer;
 use crate::speech::PromptCache;
@@ -47,6 +48,8 @@ pub enum ServerError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot load the voice activity detector: {0}")]
+    Vad(#[from] crate::onnx::OnnxError),
     #[error("cannot render the prompt {text:?}: {source}")]
     Prompt {
         text: String,
@@ -134,6 +137,8 @@ impl Drop for CallGuard {
 /// Everything the routes share.
 pub struct Shared {
     pub engines: Replayer,
+    /// VAD sessions shared by every call (each call keeps its own VAD state).
+    pub vad: Arc<VadSessions>,
     pub pool: RecognitionPool,
     pub speech: PromptCache,
     pub store: TicketStore,
@@ -184,8 +189,12 @@ impl Shared {
                     })?;
             }
         }
+        // One session per core: calls run their frames on the async threads, at most one per core at a time.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let vad = VadSessions::load(engines.models(), cores)?;
         Ok(Arc::new(Self {
             engines,
+            vad,
             pool,
             speech,
             store,

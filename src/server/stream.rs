@@ -52,6 +52,9 @@ const TICK: Duration = Duration::from_millis(20);
 /// A partial transcript is tried once an utterance is this long, and again after each further step.
 const PARTIAL_FIRST_SAMPLES: usize = 16_000;
 const PARTIAL_STEP_SAMPLES: usize = 8_000;
+/// A partial looks at the last 4 s of the utterance at most: a request takes a few seconds to say, and the
+/// cost of a look stays the same however long the caller talks (the final hears the whole utterance).
+const PARTIAL_WINDOW_SAMPLES: usize = 64_000;
 /// How long a closing stream waits for its last utterances to be recognised.
 const FINISH_LIMIT: Duration = Duration::from_secs(20);
 
@@ -460,7 +463,7 @@ impl Session {
             .or_else(|| start.parameters.get("caller").cloned())
             .filter(|c| !c.trim().is_empty());
         let engines = &self.state.engines;
-        let vad = SileroVad::load(engines.models()).map_err(|e| End::Internal(e.to_string()))?;
+        let vad = SileroVad::shared(self.state.vad.clone());
         let ears = Ears::new(format.sample_rate(), vad, config.vad)
             .map_err(|e| End::Internal(e.to_string()))?;
         let topics: Vec<MandatoryTopic> = engines.index().topics().cloned().collect();
@@ -562,6 +565,11 @@ impl Session {
         if live.final_in_flight.is_some() {
             return;
         }
+        // Once the call is transferred or over, nobody listens: its last words need no recognising.
+        if live.call.is_finished() {
+            live.finals.clear();
+            return;
+        }
         let Some(mut pending) = live.finals.pop_front() else {
             return;
         };
@@ -605,7 +613,7 @@ impl Session {
         live.last_partial = Some((start_ms, audio.len()));
         let (tx, rx) = oneshot::channel();
         let job = Job {
-            audio: audio.to_vec(),
+            audio: audio[audio.len().saturating_sub(PARTIAL_WINDOW_SAMPLES)..].to_vec(),
             pass: Pass::Partial { confidence },
             matcher: live.matcher.clone(),
             reply: tx,
