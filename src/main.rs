@@ -507,7 +507,8 @@ async fn loadtest(
             let recording = switchboard::audio::wav::read_wav(path)
                 .with_context(|| format!("reading {}", path.display()))?;
             let caller = recording.caller_audio(ChannelChoice::Mix)?;
-            let line = switchboard::audio::resample::resample(recording.sample_rate, 8_000, &caller)?;
+            let line =
+                switchboard::audio::resample::resample(recording.sample_rate, 8_000, &caller)?;
             let mut bytes = Vec::new();
             switchboard::audio::g711::Law::MuLaw.encode_into(&line, &mut bytes);
             bytes
@@ -518,37 +519,19 @@ async fn loadtest(
         bail!("--calls needs positive numbers, such as 1,8,16,32");
     }
     if !json {
-        println!(
-            "{:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>10}",
-            "calls", "answer p50", "answer p95", "answer max", "barge p50", "barge p95", "unanswered",
-            "late max", "cpu %1c", "rss idle", "rss peak"
-        );
+        println!("{}", switchboard::loadtest::Level::header());
     }
-    let show = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{:.3}", x));
     for &n in levels {
         let target = match (&url, config) {
             (Some(u), _) => Target::external(u.clone(), pid),
-            (None, Some(c)) => Target::spawn(c, Some(models.path()))?,
+            (None, Some(c)) => Target::spawn(&std::env::current_exe()?, c, Some(models.path()))?,
             (None, None) => bail!("give --config (to start a server) or --url"),
         };
         let level = run_level(&target, n, &audio, linger).await?;
         if json {
             println!("{}", serde_json::to_string(&level)?);
         } else {
-            println!(
-                "{:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.3} {:>9} {:>9} {:>10}",
-                n,
-                show(level.answer_p50),
-                show(level.answer_p95),
-                show(level.answer_max),
-                show(level.barge_in_p50),
-                show(level.barge_in_p95),
-                level.unanswered,
-                level.caller_late_max,
-                level.server_cpu_pct_of_one_core.map_or("-".into(), |c| format!("{c:.0}")),
-                level.server_rss_idle_mb.map_or("-".into(), |m| format!("{m:.0} MB")),
-                level.server_rss_peak_mb.map_or("-".into(), |m| format!("{m:.0} MB")),
-            );
+            println!("{}", level.row());
         }
         drop(target);
     }

@@ -310,8 +310,10 @@ fn barge_in_stops_the_agent_once_and_logs_what_was_cut() {
     })
     .unwrap();
     let cut = log(&drain(&mut c));
-    assert!(matches!(&cut[..], [CallEvent::BargeIn { text: Some(t), heard_ms: Some(900), dropped }]
-        if t.starts_with("Hello") && dropped.is_empty()));
+    assert!(
+        matches!(&cut[..], [CallEvent::BargeIn { text: Some(t), heard_ms: Some(900), dropped }]
+        if t.starts_with("Hello") && dropped.is_empty())
+    );
     assert!(!c.is_speaking());
     // Nothing playing: speech is just speech.
     c.handle(Event::VoiceOnset { t_ms: 5_000 }).unwrap();
@@ -325,7 +327,10 @@ fn played_prompts_are_logged_and_recordings_never_barge_in() {
     c.handle(Event::Answered { t_ms: 0 }).unwrap();
     drain(&mut c);
     c.handle(Event::PromptPlayed { t_ms: 3_600 }).unwrap();
-    assert!(matches!(&log(&drain(&mut c))[..], [CallEvent::Played { .. }]));
+    assert!(matches!(
+        &log(&drain(&mut c))[..],
+        [CallEvent::Played { .. }]
+    ));
     assert!(!c.is_speaking());
 
     let mut r = call("decide", Hearing::Recording);

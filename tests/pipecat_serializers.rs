@@ -37,7 +37,9 @@ fn cases() -> Vec<Case> {
             rate: 8_000,
             stream_id: "MZ00000000000000000000000000000001",
             start: r#"{"event":"start","sequenceNumber":"1","streamSid":"MZ00000000000000000000000000000001","start":{"accountSid":"AC1","streamSid":"MZ00000000000000000000000000000001","callSid":"CA1","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{}}}"#,
-            media: Some(r#"{"event":"media","sequenceNumber":"2","streamSid":"MZ00000000000000000000000000000001","media":{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}}"#),
+            media: Some(
+                r#"{"event":"media","sequenceNumber":"2","streamSid":"MZ00000000000000000000000000000001","media":{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}}"#,
+            ),
             dtmf: r#"{"event":"dtmf","sequenceNumber":"3","streamSid":"MZ00000000000000000000000000000001","dtmf":{"track":"inbound_track","digit":"5"}}"#,
             mulaw: true,
         },
@@ -46,7 +48,9 @@ fn cases() -> Vec<Case> {
             rate: 8_000,
             stream_id: "st-1",
             start: r#"{"event":"start","sequence_number":"1","stream_id":"st-1","start":{"user_id":"u","call_control_id":"v3:cc-1","call_session_id":"s","from":"+15550142000","to":"+15550100000","client_state":null,"custom_parameters":{},"media_format":{"encoding":"PCMU","sample_rate":8000,"channels":1}}}"#,
-            media: Some(r#"{"event":"media","sequence_number":"2","stream_id":"st-1","media":{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}}"#),
+            media: Some(
+                r#"{"event":"media","sequence_number":"2","stream_id":"st-1","media":{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}}"#,
+            ),
             dtmf: r#"{"event":"dtmf","stream_id":"st-1","occurred_at":"2026-11-23T10:00:00Z","dtmf":{"digit":"5"}}"#,
             mulaw: true,
         },
@@ -55,7 +59,9 @@ fn cases() -> Vec<Case> {
             rate: 8_000,
             stream_id: "str-1",
             start: r#"{"event":"start","sequenceNumber":0,"start":{"callId":"call-1","streamId":"str-1","accountId":"MA1","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000}},"extra_headers":{}}"#,
-            media: Some(r#"{"event":"media","sequenceNumber":1,"streamId":"str-1","media":{"track":"inbound","timestamp":"0","chunk":1,"payload":"{}"}}"#),
+            media: Some(
+                r#"{"event":"media","sequenceNumber":1,"streamId":"str-1","media":{"track":"inbound","timestamp":"0","chunk":1,"payload":"{}"}}"#,
+            ),
             dtmf: r#"{"event":"dtmf","streamId":"str-1","dtmf":{"track":"inbound","digit":"5"}}"#,
             mulaw: true,
         },
@@ -64,7 +70,9 @@ fn cases() -> Vec<Case> {
             rate: 8_000,
             stream_id: "s-1",
             start: r#"{"event":"start","sequence_number":1,"stream_sid":"s-1","start":{"stream_sid":"s-1","call_sid":"c-1","account_sid":"a","from":"+15550142000","to":"+15550100000","custom_parameters":{},"media_format":{"encoding":"audio/x-raw","sample_rate":"8000","bit_rate":"16"}}}"#,
-            media: Some(r#"{"event":"media","sequence_number":2,"stream_sid":"s-1","media":{"chunk":1,"timestamp":"0","payload":"{}"}}"#),
+            media: Some(
+                r#"{"event":"media","sequence_number":2,"stream_sid":"s-1","media":{"chunk":1,"timestamp":"0","payload":"{}"}}"#,
+            ),
             dtmf: r#"{"event":"dtmf","sequence_number":3,"stream_sid":"s-1","dtmf":{"digit":"5","duration":"100"}}"#,
             mulaw: false,
         },
@@ -119,7 +127,10 @@ fn pcm_of(v: &Value) -> Vec<f32> {
 /// Largest sample difference; mu-law round trips are within a few percent of full scale at most.
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "sample counts differ");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 fn audio_of(p: &mut dyn MediaProtocol, frame: &Frame) -> Vec<f32> {
@@ -169,7 +180,10 @@ fn pipecat_and_switchboard_speak_the_same_protocols() {
     }
 
     let mut child = Command::new(common::peers_python())
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/pipecat_check.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/peers/pipecat_check.py"
+        ))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -182,7 +196,11 @@ fn pipecat_and_switchboard_speak_the_same_protocols() {
         .write_all(Value::Object(input).to_string().as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let pipecat: Value = serde_json::from_slice(&out.stdout).expect("pipecat's answer");
 
     for (case, mut protocol, samples, audio_out, clear_out, media, dtmf) in ours {
@@ -199,16 +217,25 @@ fn pipecat_and_switchboard_speak_the_same_protocols() {
                 .filter(|f| !f.is_null())
                 .flat_map(pcm_of)
                 .collect();
-            assert!(!parsed.is_empty(), "{p}: pipecat found no audio in {audio_out:?}");
+            assert!(
+                !parsed.is_empty(),
+                "{p}: pipecat found no audio in {audio_out:?}"
+            );
             // Exotel's minimum message size pads our audio with silence.
             let parsed = &parsed[..samples.len()];
-            assert!(max_diff(parsed, &samples) < tolerance, "{p}: our audio read back differently");
+            assert!(
+                max_diff(parsed, &samples) < tolerance,
+                "{p}: our audio read back differently"
+            );
         }
 
         // Both read the provider's caller audio and DTMF the same way.
         let inbound = theirs["parsed_inbound"].as_array().unwrap();
         let mine = audio_of(protocol.as_mut(), &media);
-        assert!(max_diff(&pcm_of(&inbound[0]), &mine) < 1e-4, "{p}: caller audio differs");
+        assert!(
+            max_diff(&pcm_of(&inbound[0]), &mine) < 1e-4,
+            "{p}: caller audio differs"
+        );
         assert_eq!(inbound[1]["dtmf"], "5", "{p}: pipecat's DTMF");
         assert!(
             protocol.parse(&dtmf).unwrap().contains(&Inbound::Dtmf('5')),
@@ -217,7 +244,8 @@ fn pipecat_and_switchboard_speak_the_same_protocols() {
 
         // What pipecat sends, we send: the barge-in message field for field, and the same audio bytes.
         let their_clear = unwire(&theirs["clear"]);
-        let (Frame::Text(theirs_clear), [Frame::Text(ours_clear)]) = (&their_clear, &clear_out[..]) else {
+        let (Frame::Text(theirs_clear), [Frame::Text(ours_clear)]) = (&their_clear, &clear_out[..])
+        else {
             panic!("{p}: clear is one text message: {their_clear:?} / {clear_out:?}");
         };
         let theirs_clear: Value = serde_json::from_str(theirs_clear).unwrap();
@@ -232,17 +260,24 @@ fn pipecat_and_switchboard_speak_the_same_protocols() {
                 let frame_bytes = case.rate as usize / 50 * 2;
                 let mut mine = Vec::new();
                 for f in &audio_out {
-                    let Frame::Binary(b) = f else { panic!("{p}: text among audio") };
+                    let Frame::Binary(b) = f else {
+                        panic!("{p}: text among audio")
+                    };
                     assert_eq!(b.len(), frame_bytes, "{p}: a 20 ms frame");
                     mine.extend_from_slice(b);
                 }
                 let as_samples = |b: &[u8]| -> Vec<i32> {
-                    b.chunks_exact(2).map(|c| i32::from(i16::from_le_bytes([c[0], c[1]]))).collect()
+                    b.chunks_exact(2)
+                        .map(|c| i32::from(i16::from_le_bytes([c[0], c[1]])))
+                        .collect()
                 };
                 let (t, m) = (as_samples(theirs), as_samples(&mine));
                 assert_eq!(t.len(), m.len(), "{p}: audio length");
                 // pipecat passes the audio through its resampler even at the same rate: off by a unit or so.
-                assert!(t.iter().zip(&m).all(|(a, b)| (a - b).abs() <= 2), "{p}: audio samples");
+                assert!(
+                    t.iter().zip(&m).all(|(a, b)| (a - b).abs() <= 2),
+                    "{p}: audio samples"
+                );
             }
             (Frame::Text(theirs), Frame::Text(mine)) => {
                 let theirs: Value = serde_json::from_str(theirs).unwrap();
@@ -256,7 +291,11 @@ fn pipecat_and_switchboard_speak_the_same_protocols() {
                 // mu-law encoders may differ by one code at segment edges (see PROTOCOLS.md).
                 assert!(m.len() >= t.len(), "{p}: our audio message is shorter");
                 let off = t.iter().zip(&m).filter(|(a, b)| a != b).count();
-                assert!(off * 100 <= t.len(), "{p}: {off} of {} audio bytes differ", t.len());
+                assert!(
+                    off * 100 <= t.len(),
+                    "{p}: {off} of {} audio bytes differ",
+                    t.len()
+                );
                 for (key, value) in theirs.as_object().unwrap() {
                     if key != "media" {
                         assert_eq!(mine.get(key), Some(value), "{p}: audio field {key}");
@@ -264,7 +303,11 @@ fn pipecat_and_switchboard_speak_the_same_protocols() {
                 }
                 for (key, value) in theirs["media"].as_object().unwrap() {
                     if key != "payload" {
-                        assert_eq!(mine["media"].get(key), Some(value), "{p}: audio field media.{key}");
+                        assert_eq!(
+                            mine["media"].get(key),
+                            Some(value),
+                            "{p}: audio field media.{key}"
+                        );
                     }
                 }
             }

@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use common::live::{mulaw_call, Part, Server};
-use switchboard::loadtest::peer::{play_twilio, Peer};
 use serde_json::Value;
+use switchboard::loadtest::peer::{play_twilio, Peer};
 use switchboard::tickets::store::TicketStore;
 use switchboard::tickets::TicketKind;
 

@@ -95,13 +95,21 @@ impl Dialect {
     /// The provider's "played" answer to a mark we sent, if this message is one.
     fn echo(self, m: &Value) -> Option<Message> {
         let event = m["event"].as_str()?;
-        Some(Message::text(match (self, event) {
-            (Dialect::Telnyx, "mark") => json!({"event": "mark", "stream_id": "st-1", "mark": m["mark"]}),
-            (Dialect::Exotel, "mark") => json!({"event": "mark", "stream_sid": "s-1", "mark": m["mark"]}),
-            (Dialect::Plivo, "checkpoint") => json!({"event": "playedStream", "streamId": "str-1", "name": m["name"]}),
-            _ => return None,
-        }
-        .to_string()))
+        Some(Message::text(
+            match (self, event) {
+                (Dialect::Telnyx, "mark") => {
+                    json!({"event": "mark", "stream_id": "st-1", "mark": m["mark"]})
+                }
+                (Dialect::Exotel, "mark") => {
+                    json!({"event": "mark", "stream_sid": "s-1", "mark": m["mark"]})
+                }
+                (Dialect::Plivo, "checkpoint") => {
+                    json!({"event": "playedStream", "streamId": "str-1", "name": m["name"]})
+                }
+                _ => return None,
+            }
+            .to_string(),
+        ))
     }
 
     /// Bytes of agent audio in a message from the server, checking the provider's framing.
@@ -119,7 +127,11 @@ impl Dialect {
                 }
                 let bytes = B64.decode(m["media"]["payload"].as_str().unwrap()).unwrap();
                 if let Dialect::Exotel = self {
-                    assert!(bytes.len() >= 3_200 && bytes.len() % 320 == 0, "Exotel chunk of {}", bytes.len());
+                    assert!(
+                        bytes.len() >= 3_200 && bytes.len().is_multiple_of(320),
+                        "Exotel chunk of {}",
+                        bytes.len()
+                    );
                 }
                 if let Dialect::Plivo = self {
                     assert_eq!(m["media"]["contentType"], "audio/x-mulaw");
@@ -137,7 +149,9 @@ struct Outcome {
 }
 
 async fn play(url: String, dialect: Dialect, call: &'static str, caller: Vec<f32>) -> Outcome {
-    let (ws, _) = tokio_tungstenite::connect_async(&url).await.expect("connect");
+    let (ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connect");
     let (mut tx, mut rx) = ws.split();
     tx.send(dialect.start(call)).await.unwrap();
     let frame = dialect.rate() as usize / 50;
@@ -204,17 +218,35 @@ async fn every_provider_route_carries_a_whole_call() {
     ];
     let mut running = Vec::new();
     for (dialect, call) in calls {
-        let audio = if dialect.rate() == 16_000 { at_16k.clone() } else { at_8k.clone() };
-        running.push(tokio::spawn(play(server.ws(dialect.route()), dialect, call, audio)));
+        let audio = if dialect.rate() == 16_000 {
+            at_16k.clone()
+        } else {
+            at_8k.clone()
+        };
+        running.push(tokio::spawn(play(
+            server.ws(dialect.route()),
+            dialect,
+            call,
+            audio,
+        )));
     }
     for ((dialect, call), task) in calls.into_iter().zip(running) {
         let outcome = task.await.unwrap();
         let route = dialect.route();
         // The greeting (about 3.5 s) and the announcement came back as audio.
         let seconds = outcome.audio_bytes as f64
-            / (dialect.rate() as f64 * if matches!(dialect, Dialect::Telnyx | Dialect::Plivo) { 1.0 } else { 2.0 });
+            / (dialect.rate() as f64
+                * if matches!(dialect, Dialect::Telnyx | Dialect::Plivo) {
+                    1.0
+                } else {
+                    2.0
+                });
         assert!(seconds > 3.0, "{route}: {seconds:.1} s of agent audio");
-        assert_eq!(outcome.close, Some(1000), "{route}: closed after the transfer");
+        assert_eq!(
+            outcome.close,
+            Some(1000),
+            "{route}: closed after the transfer"
+        );
         let lines = server.events(&call.replace(':', "_")).await;
         let decided: Vec<&Value> = lines
             .iter()
@@ -224,7 +256,9 @@ async fn every_provider_route_carries_a_whole_call() {
         assert_eq!(decided[0]["decision"], "escalate", "{route}");
         assert!(lines.iter().any(|l| l["type"] == "ticket"), "{route}");
         assert!(
-            lines.iter().any(|l| l["type"] == "stream_end" && l["reason"] == "transferred"),
+            lines
+                .iter()
+                .any(|l| l["type"] == "stream_end" && l["reason"] == "transferred"),
             "{route}: {lines:#?}"
         );
     }

@@ -41,9 +41,7 @@ impl VadSessions {
                 return f(&mut session);
             }
         }
-        let mut session = self.sessions[0]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut session = self.sessions[0].lock().unwrap_or_else(|p| p.into_inner());
         f(&mut session)
     }
 }

@@ -74,15 +74,15 @@ mod tempfile_dir {
 }
 
 impl Target {
-    /// Starts `switchboard serve` (this binary) on a free loopback port with its own scratch tickets and events.
-    pub fn spawn(config: &Path, models: Option<&Path>) -> Result<Target, LoadError> {
+    /// Starts `exe serve` (the switchboard binary) on a free loopback port with its own scratch tickets and
+    /// events.
+    pub fn spawn(exe: &Path, config: &Path, models: Option<&Path>) -> Result<Target, LoadError> {
         let dir = std::env::temp_dir().join(format!(
             "switchboard-loadtest-{}-{}",
             std::process::id(),
             chrono::Utc::now().timestamp_micros()
         ));
         std::fs::create_dir_all(&dir).map_err(|e| LoadError::Server(e.to_string()))?;
-        let exe = std::env::current_exe().map_err(|e| LoadError::Server(e.to_string()))?;
         let log = std::fs::File::create(dir.join("server.log"))
             .map_err(|e| LoadError::Server(e.to_string()))?;
         let mut command = Command::new(exe);
@@ -140,7 +140,12 @@ fn sample(pid: u32) -> Result<(f64, u64), LoadError> {
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     let cpu = (ticks(11) + ticks(12)) / clock_ticks();
     let rss_kb = read("status")?
         .lines()
@@ -181,6 +186,47 @@ pub struct Level {
     pub server_rss_peak_mb: Option<f64>,
 }
 
+impl Level {
+    /// The header of the table `row` fills.
+    pub fn header() -> String {
+        format!(
+            "{:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>8} {:>9} {:>9}",
+            "calls",
+            "answer p50",
+            "answer p95",
+            "answer max",
+            "barge p50",
+            "barge p95",
+            "unanswered",
+            "late max",
+            "cpu %1c",
+            "rss idle",
+            "rss peak"
+        )
+    }
+
+    /// One line of the table (seconds, % of one core, MB).
+    pub fn row(&self) -> String {
+        let s = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3}"));
+        let mb = |v: Option<f64>| v.map_or("-".to_string(), |m| format!("{m:.0}MB"));
+        format!(
+            "{:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.3} {:>8} {:>9} {:>9}",
+            self.calls,
+            s(self.answer_p50),
+            s(self.answer_p95),
+            s(self.answer_max),
+            s(self.barge_in_p50),
+            s(self.barge_in_p95),
+            self.unanswered,
+            self.caller_late_max,
+            self.server_cpu_pct_of_one_core
+                .map_or("-".into(), |c| format!("{c:.0}")),
+            mb(self.server_rss_idle_mb),
+            mb(self.server_rss_peak_mb),
+        )
+    }
+}
+
 fn percentile(mut xs: Vec<f64>, p: f64) -> Option<f64> {
     if xs.is_empty() {
         return None;
@@ -206,7 +252,12 @@ pub fn barge_in_latency(report: &Report) -> Option<f64> {
 }
 
 /// Runs `n` simultaneous calls of `audio` against `target` and measures them.
-pub async fn run_level(target: &Target, n: usize, audio: &[u8], linger: Duration) -> Result<Level, LoadError> {
+pub async fn run_level(
+    target: &Target,
+    n: usize,
+    audio: &[u8],
+    linger: Duration,
+) -> Result<Level, LoadError> {
     let before = target.pid.map(sample).transpose()?;
     let started = Instant::now();
     let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));

@@ -52,9 +52,9 @@ const TICK: Duration = Duration::from_millis(20);
 /// A partial transcript is tried once an utterance is this long, and again after each further step.
 const PARTIAL_FIRST_SAMPLES: usize = 16_000;
 const PARTIAL_STEP_SAMPLES: usize = 8_000;
-/// A partial looks at the last 4 s of the utterance at most: a request takes a few seconds to say, and the
+/// A partial looks at the last 3 s of the utterance at most: a request takes a few seconds to say, and the
 /// cost of a look stays the same however long the caller talks (the final hears the whole utterance).
-const PARTIAL_WINDOW_SAMPLES: usize = 64_000;
+const PARTIAL_WINDOW_SAMPLES: usize = 48_000;
 /// How long a closing stream waits for its last utterances to be recognised.
 const FINISH_LIMIT: Duration = Duration::from_secs(20);
 

@@ -190,4 +190,3 @@ pub fn mulaw_call(parts: &[Part]) -> (Vec<u8>, Vec<(u64, u64)>) {
     Law::MuLaw.encode_into(&samples, &mut bytes);
     (bytes, spans)
 }
-
