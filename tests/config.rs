@@ -240,3 +240,43 @@ fn the_server_section_builds_stream_urls_and_rejects_what_providers_could_not_re
     let lines = bad.lines().count();
     assert!(found.iter().all(|i| i.line > lines - 4), "{found:?}");
 }
+
+#[test]
+fn live_settings_and_provider_secrets_are_validated() {
+    std::env::set_var("SWITCHBOARD_TEST_STREAM_TOKEN", "s3cret");
+    let good = format!(
+        "{}\n[server]\ndrain_seconds = 5\n\n[providers.twilio]\nauth_token = \"abc\"\nstream_token = \"env:SWITCHBOARD_TEST_STREAM_TOKEN\"\n\n[providers.vonage]\nstream_token = \"v\"\n",
+        base()
+    );
+    let c = config::parse(&good, "agent.toml").unwrap().config;
+    assert_eq!(c.server.drain_seconds, 5);
+    let twilio = c.provider("twilio");
+    assert_eq!(twilio.auth_token.as_deref(), Some("abc"));
+    assert_eq!(twilio.stream_token.as_deref(), Some("s3cret"));
+    assert_eq!(c.provider("vonage").stream_token.as_deref(), Some("v"));
+    assert_eq!(c.provider("telnyx").stream_token, None);
+    assert_eq!(c.vad.barge_in_ms, 64);
+    assert!((c.matching.partial_confidence - 0.85).abs() < 1e-6);
+
+    let bad = format!(
+        "{}\n[vad]\nbarge_in_ms = 0\n\n[matching]\npartial_confidence = 1.5\n\n[server]\ndrain_seconds = -1\n\n[providers.skype]\nauth_token = \"x\"\n\n[providers.twilio]\nauth_token = \"env:SWITCHBOARD_SURELY_UNSET\"\nstream_token = \"  \"\n",
+        base()
+    );
+    let found = issues(&bad);
+    let fields: Vec<&str> = found.iter().map(|i| i.field.as_str()).collect();
+    for field in [
+        "vad.barge_in_ms",
+        "matching.partial_confidence",
+        "server.drain_seconds",
+        "providers.skype",
+        "providers.twilio.auth_token",
+        "providers.twilio.stream_token",
+    ] {
+        assert!(fields.contains(&field), "{field} not in {found:?}");
+    }
+    let unset = found
+        .iter()
+        .find(|i| i.field == "providers.twilio.auth_token")
+        .unwrap();
+    assert!(unset.message.contains("SWITCHBOARD_SURELY_UNSET"), "{unset}");
+}
