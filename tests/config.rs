@@ -278,5 +278,8 @@ fn live_settings_and_provider_secrets_are_validated() {
         .iter()
         .find(|i| i.field == "providers.twilio.auth_token")
         .unwrap();
-    assert!(unset.message.contains("SWITCHBOARD_SURELY_UNSET"), "{unset}");
+    assert!(
+        unset.message.contains("SWITCHBOARD_SURELY_UNSET"),
+        "{unset}"
+    );
 }
