@@ -8,6 +8,7 @@
 
 pub mod calllog;
 pub mod metrics;
+mod session;
 pub mod stream;
 pub mod voice;
 
