@@ -19,6 +19,8 @@ pub const SILERO_VAD: &str = "silero_vad.onnx";
 pub const ONNXRUNTIME: &str = "libonnxruntime.so.1.31.1";
 pub const MINILM: &str = "all-MiniLM-L6-v2.onnx";
 pub const MINILM_TOKENIZER: &str = "all-MiniLM-L6-v2.tokenizer.json";
+pub const PIPER_VOICE: &str = "en_US-joe-medium.onnx";
+pub const PIPER_VOICE_CONFIG: &str = "en_US-joe-medium.onnx.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {

@@ -16,7 +16,7 @@ fn fetching_again_verifies_and_downloads_nothing() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         text.lines().filter(|l| l.starts_with("ok ")).count(),
-        5,
+        7,
         "{text}"
     );
     assert!(!text.contains("downloading"), "{text}");

@@ -4,6 +4,7 @@
 //! The local default is espeak-ng; the speech issue adds Piper and an HTTP engine behind the same trait.
 
 pub mod espeak;
+pub mod piper;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
