@@ -79,6 +79,34 @@ fn vad(c: &mut Criterion) {
     g.finish();
 }
 
+/// Speech out: one prompt rendered by the Piper voice (2 threads) and by espeak-ng, uncached. The real-time
+/// factor is printed once (render time / audio length).
+fn speech(c: &mut Criterion) {
+    use switchboard::speech::{espeak::Espeak, piper::Piper, SpeechSynth};
+    let models = common::models();
+    let piper = Piper::load(&models, 2).unwrap();
+    let espeak = Espeak::new("en-us");
+    let text =
+        "I'm transferring you now to a colleague who can help with this. Please stay on the line.";
+    let started = std::time::Instant::now();
+    let rendered = piper.synthesize(text).unwrap();
+    let seconds = rendered.samples.len() as f64 / f64::from(rendered.rate);
+    eprintln!(
+        "piper: {seconds:.2} s of speech in {:.0} ms (RTF {:.3})",
+        started.elapsed().as_secs_f64() * 1000.0,
+        started.elapsed().as_secs_f64() / seconds
+    );
+    let mut g = c.benchmark_group("speech");
+    g.sample_size(10);
+    g.bench_function("piper_announcement", |b| {
+        b.iter(|| black_box(piper.synthesize(text).unwrap()))
+    });
+    g.bench_function("espeak_announcement", |b| {
+        b.iter(|| black_box(espeak.synthesize(text).unwrap()))
+    });
+    g.finish();
+}
+
 fn whisper(c: &mut Criterion) {
     let models = common::models();
     let (rate, speech) = common::speak("Hi, I want to cancel my contract please.");
@@ -178,6 +206,6 @@ criterion_group! {
     // Criterion's own charts would draw with plotters' ab_glyph fonts (enabled for `eval --plot`), which
     // need a registered font: the numbers are what this bench reports.
     config = Criterion::default().without_plots();
-    targets = codec_and_resample, vad, whisper, end_of_speech_to_decision
+    targets = codec_and_resample, vad, speech, whisper, end_of_speech_to_decision
 }
 criterion_main!(benches);
