@@ -15,6 +15,7 @@ const EN_PROMPTS: &str = include_str!("../prompts/en/prompts.toml");
 const EN_LEXICON: &str = include_str!("../prompts/en/lexicon.toml");
 const EN_TOPICS: &str = include_str!("../prompts/en/topics.toml");
 const EN_MATCHER: &str = include_str!("../prompts/en/matcher.toml");
+const EN_FIELDS: &str = include_str!("../prompts/en/fields.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
@@ -123,12 +124,20 @@ struct BuiltinTopic {
     examples: Vec<String>,
 }
 
+/// `prompts/<lang>/fields.toml`: how callers say the values the callback dialog collects.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldWords {
+    pub numbers: crate::call::extract::phone::NumberWords,
+}
+
 /// Everything language-specific the core needs.
 #[derive(Debug, Clone)]
 pub struct Language {
     pub prompts: Prompts,
     pub lexicon: Lexicon,
     pub matcher: MatcherPack,
+    pub fields: FieldWords,
     /// The built-in "caller asks for a person" topic used by `support = "decide"`.
     pub person_request: MandatoryTopic,
 }
@@ -149,6 +158,8 @@ impl Language {
             toml::from_str(EN_LEXICON).map_err(|e| invalid("lexicon.toml", e))?;
         let matcher: MatcherPack =
             toml::from_str(EN_MATCHER).map_err(|e| invalid("matcher.toml", e))?;
+        let fields: FieldWords =
+            toml::from_str(EN_FIELDS).map_err(|e| invalid("fields.toml", e))?;
         let topics: BuiltinTopics =
             toml::from_str(EN_TOPICS).map_err(|e| invalid("topics.toml", e))?;
         let person = topics
@@ -164,6 +175,7 @@ impl Language {
             prompts,
             lexicon,
             matcher,
+            fields,
             person_request: MandatoryTopic {
                 id: person.id,
                 text: person.text,

@@ -9,6 +9,7 @@
 //! [`Action::FileTicket`], and what follows (the transfer, the callback promise) is only released when the
 //! store reports [`Event::TicketFiled`].
 
+pub mod extract;
 pub mod policy;
 pub mod summary;
 
