@@ -182,6 +182,8 @@ mod tests {
             super::ONNXRUNTIME,
             super::MINILM,
             super::MINILM_TOKENIZER,
+            super::PIPER_VOICE,
+            super::PIPER_VOICE_CONFIG,
         ];
         loaded.sort();
         assert_eq!(files, loaded);
