@@ -58,6 +58,11 @@ pub enum CallEvent {
     Played {
         text: String,
     },
+    /// A prompt could not be spoken (the speech engine failed); the caller heard nothing of it.
+    SayFailed {
+        text: String,
+        reason: String,
+    },
     /// The caller talked over the agent: `text` was cut after `heard_ms`, `dropped` were never played.
     BargeIn {
         text: Option<String>,
@@ -136,6 +141,9 @@ impl EventLine {
             },
             CallEvent::Ticket { id, kind } => format!("ticket    #{id} filed ({})", kind.as_str()),
             CallEvent::Played { text } => format!("played    \"{text}\""),
+            CallEvent::SayFailed { text, reason } => {
+                format!("say failed \"{text}\" ({reason})")
+            }
             CallEvent::BargeIn {
                 text,
                 heard_ms,

@@ -430,3 +430,24 @@ fn the_utterance_that_flagged_is_not_taken_as_the_first_answer() {
         "{next:?}"
     );
 }
+
+/// A prompt the speech engine could not render is logged as such, never as heard, and the agent is not
+/// left waiting for it to play.
+#[test]
+fn a_prompt_that_could_not_be_spoken_is_not_logged_as_heard() {
+    let mut c = call("decide", Hearing::Live);
+    c.handle(Event::Answered { t_ms: 0 }).unwrap();
+    drain(&mut c);
+    c.handle(Event::PromptFailed {
+        t_ms: 10,
+        reason: "espeak-ng is missing".into(),
+    })
+    .unwrap();
+    let logged = log(&drain(&mut c));
+    assert!(
+        matches!(&logged[..], [CallEvent::SayFailed { text, reason }]
+            if text.starts_with("Hello") && reason.contains("espeak")),
+        "{logged:?}"
+    );
+    assert!(!c.is_speaking());
+}

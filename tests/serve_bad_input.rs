@@ -15,7 +15,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use common::live::{metric_value, mulaw_call, Part, Server};
+use common::live::{cancel_after_greeting, metric_value, mulaw_call, Part, Server};
 use switchboard::loadtest::peer::{play_twilio, Peer};
 use switchboard::tickets::store::TicketStore;
 use switchboard::tickets::TicketKind;
@@ -105,11 +105,7 @@ async fn bad_peers_end_only_their_own_streams() {
     let url = server.ws("/twilio/stream");
 
     // A good call runs through all of it.
-    let (audio, _) = mulaw_call(&[
-        Part::Silence(4_500),
-        Part::Say("I would like to cancel my contract, please."),
-        Part::Silence(1_000),
-    ]);
+    let audio = cancel_after_greeting();
     let mut good = Peer::new("CA-good", audio);
     good.linger = Duration::from_secs(10);
     let u = url.clone();

@@ -15,7 +15,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use common::live::{mulaw_call, Part, Server};
+use common::live::{cancel_after_greeting, Server};
 use switchboard::audio::g711::{mulaw_decode, Law};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -200,11 +200,7 @@ async fn play(url: String, dialect: Dialect, call: &'static str, caller: Vec<f32
 async fn every_provider_route_carries_a_whole_call() {
     let _engines = common::engine_lock();
     let server = Server::start(&common::agent_toml("decide"));
-    let (mulaw, _) = mulaw_call(&[
-        Part::Silence(4_500),
-        Part::Say("I would like to cancel my contract, please."),
-        Part::Silence(1_000),
-    ]);
+    let mulaw = cancel_after_greeting();
     let at_8k: Vec<f32> = mulaw
         .iter()
         .map(|&c| f32::from(mulaw_decode(c)) / 32_768.0)

@@ -10,7 +10,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::live::{metric_value, mulaw_call, Part, Server};
+use common::live::{cancel_after_greeting, metric_value, mulaw_call, Part, Server};
 use switchboard::loadtest::peer::{play_twilio, Peer};
 
 const TOKEN: &str = "12345678901234567890123456789012";
@@ -143,11 +143,7 @@ async fn twilio_webhooks_are_signed_and_streams_need_their_token() {
 
     // With the token Twilio got from our TwiML, a call escalates; Twilio then asks what follows the stream
     // and is told to dial, with the summary spoken to the person who answers.
-    let (audio, _) = mulaw_call(&[
-        Part::Silence(4_500),
-        Part::Say("I would like to cancel my contract, please."),
-        Part::Silence(1_000),
-    ]);
+    let audio = cancel_after_greeting();
     let mut peer = Peer::new(CALL, audio);
     peer.parameters = vec![("token".into(), "stream-secret".into())];
     peer.linger = Duration::from_secs(10);

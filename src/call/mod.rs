@@ -95,6 +95,11 @@ pub enum Event {
     PromptPlayed {
         t_ms: u64,
     },
+    /// The oldest prompt not yet played could not be spoken at all (the speech engine failed).
+    PromptFailed {
+        t_ms: u64,
+        reason: String,
+    },
     /// After [`Action::StopSpeaking`]: the prompt that was playing was cut after `heard_ms` (`None`: nothing
     /// had started), and `dropped` prompts queued behind it were never played.
     PromptsCut {
@@ -214,6 +219,12 @@ impl Call {
                 }
                 return Ok(());
             }
+            Event::PromptFailed { t_ms, reason } => {
+                if let Some(text) = self.unplayed.pop_front() {
+                    self.log(t_ms, CallEvent::SayFailed { text, reason });
+                }
+                return Ok(());
+            }
             Event::PromptsCut {
                 t_ms,
                 heard_ms,
@@ -250,7 +261,7 @@ impl Call {
             Event::Dtmf { t_ms, digit } => self.dtmf(t_ms, digit),
             Event::TicketFiled { t_ms, id } => self.ticket_filed(t_ms, id),
             Event::HungUp { t_ms } => self.hung_up(t_ms),
-            Event::PromptPlayed { .. } | Event::PromptsCut { .. } => {}
+            Event::PromptPlayed { .. } | Event::PromptFailed { .. } | Event::PromptsCut { .. } => {}
         }
         Ok(())
     }

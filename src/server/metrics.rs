@@ -57,91 +57,52 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("switchboard");
-        let active_calls = Gauge::default();
-        registry.register(
-            "active_calls",
-            "Calls with a media stream open",
-            active_calls.clone(),
-        );
-        let calls = Family::<EndLabels, Counter>::default();
-        registry.register(
-            "calls",
-            "Media streams ended, by provider and reason",
-            calls.clone(),
-        );
-        let decisions = Family::<DecisionLabels, Counter>::default();
-        registry.register(
-            "decisions",
-            "Decisions after utterances, by type",
-            decisions.clone(),
-        );
-        let decision_latency = Histogram::new([
-            0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
-        ]);
-        registry.register(
-            "decision_latency_seconds",
-            "From the detected end of an utterance to the decision on it",
-            decision_latency.clone(),
-        );
-        let decisions_on_partials = Counter::default();
-        registry.register(
-            "decisions_on_partials",
-            "Escalations and flags decided while the caller was still speaking",
-            decisions_on_partials.clone(),
-        );
-        let asr_queue_depth = Gauge::default();
-        registry.register(
-            "asr_queue_depth",
-            "Utterances waiting for or in recognition",
-            asr_queue_depth.clone(),
-        );
-        let partials_dropped = Counter::default();
-        registry.register(
-            "partials_dropped",
-            "Partial transcripts skipped because recognition was busy (finals are never dropped)",
-            partials_dropped.clone(),
-        );
-        let protocol_errors = Family::<ProtocolLabels, Counter>::default();
-        registry.register(
-            "protocol_errors",
-            "Streams ended by bad input, by provider and kind",
-            protocol_errors.clone(),
-        );
-        let refused = Family::<RefusalLabels, Counter>::default();
-        registry.register(
-            "refused_requests",
-            "Requests refused: bad or missing signatures or tokens, draining",
-            refused.clone(),
-        );
-        let barge_ins = Counter::default();
-        registry.register(
-            "barge_ins",
-            "Times a caller talked over the agent and playback was cleared",
-            barge_ins.clone(),
-        );
-        let tickets_filed = Counter::default();
-        registry.register("tickets_filed", "Tickets written", tickets_filed.clone());
-        let ticket_errors = Counter::default();
-        registry.register(
-            "ticket_errors",
-            "Ticket writes that failed",
-            ticket_errors.clone(),
-        );
+        let mut r = Registry::with_prefix("switchboard");
         Self {
-            registry,
-            active_calls,
-            calls,
-            decisions,
-            decision_latency,
-            decisions_on_partials,
-            asr_queue_depth,
-            partials_dropped,
-            protocol_errors,
-            refused,
-            barge_ins,
-            tickets_filed,
-            ticket_errors,
+            active_calls: register(&mut r, "active_calls", "Calls with a media stream open"),
+            calls: register(&mut r, "calls", "Media streams ended, by provider and reason"),
+            decisions: register(&mut r, "decisions", "Decisions after utterances, by type"),
+            decision_latency: register_as(
+                &mut r,
+                "decision_latency_seconds",
+                "From the detected end of an utterance to the decision on it",
+                Histogram::new([
+                    0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
+                ]),
+            ),
+            decisions_on_partials: register(
+                &mut r,
+                "decisions_on_partials",
+                "Escalations and flags decided while the caller was still speaking",
+            ),
+            asr_queue_depth: register(
+                &mut r,
+                "asr_queue_depth",
+                "Utterances waiting for or in recognition",
+            ),
+            partials_dropped: register(
+                &mut r,
+                "partials_dropped",
+                "Partial transcripts skipped because recognition was busy (finals are never dropped)",
+            ),
+            protocol_errors: register(
+                &mut r,
+                "protocol_errors",
+                "Streams ended by bad input, by provider and kind",
+            ),
+            refused: register(
+                &mut r,
+                "refused_requests",
+                "Requests refused: bad or missing signatures or tokens, draining",
+            ),
+            barge_ins: register(
+                &mut r,
+                "barge_ins",
+                "Times a caller talked over the agent and playback was cleared",
+            ),
+            tickets_filed: register(&mut r, "tickets_filed", "Tickets written"),
+            ticket_errors: register(&mut r, "ticket_errors", "Ticket writes that failed"),
+            registry: r,
         }
     }
 
@@ -161,4 +122,23 @@ impl Metrics {
         let _ = encode(&mut out, &self.registry);
         out
     }
+}
+
+/// Registers a fresh metric and hands back the handle the server updates (metrics are shared handles).
+fn register<M: Default + Clone + prometheus_client::registry::Metric>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+) -> M {
+    register_as(registry, name, help, M::default())
+}
+
+fn register_as<M: Clone + prometheus_client::registry::Metric>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    metric: M,
+) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }

@@ -513,14 +513,17 @@ impl Session {
                     Ok(samples) => {
                         live.next_mark += 1;
                         let mark = format!("say-{}", live.next_mark);
-                        live.playout.say(mark, samples.as_ref().clone());
+                        live.playout.say(mark, samples);
                     }
                     Err(e) => {
-                        // Nothing will play: the core must not wait for it.
+                        // Nothing will play: the core must not wait for it, nor log it as heard.
                         tracing::error!(call_id = live.call_id, error = %e, "cannot speak a prompt");
                         let t_ms = live.ears.heard_ms();
                         live.call
-                            .handle(Event::PromptPlayed { t_ms })
+                            .handle(Event::PromptFailed {
+                                t_ms,
+                                reason: e.to_string(),
+                            })
                             .map_err(|e| End::Internal(e.to_string()))?;
                     }
                 }

@@ -40,20 +40,24 @@ pub trait SpeechSynth: Send + Sync {
     fn synthesize(&self, text: &str) -> Result<Speech, SpeechError>;
 }
 
-/// Rendered samples by sentence and sample rate.
-type Rendered = HashMap<(String, u32), Arc<Vec<f32>>>;
+/// What the cache holds: each sentence as the engine spoke it, and at each rate a stream asked for.
+#[derive(Default)]
+struct Cached {
+    spoken: HashMap<String, Arc<Speech>>,
+    rendered: HashMap<(String, u32), Arc<[f32]>>,
+}
 
-/// Rendered prompts by sentence and rate.
+/// Rendered prompts by sentence and rate. A sentence is synthesized once; each further rate only resamples.
 pub struct PromptCache {
     synth: Arc<dyn SpeechSynth>,
-    rendered: Mutex<Rendered>,
+    cached: Mutex<Cached>,
 }
 
 impl PromptCache {
     pub fn new(synth: Arc<dyn SpeechSynth>) -> Self {
         Self {
             synth,
-            rendered: Mutex::new(HashMap::new()),
+            cached: Mutex::new(Cached::default()),
         }
     }
 
@@ -62,28 +66,39 @@ impl PromptCache {
     }
 
     /// `text` spoken at `rate` Hz, from the cache when it was rendered before. Blocking.
-    pub fn render(&self, text: &str, rate: u32) -> Result<Arc<Vec<f32>>, SpeechError> {
+    pub fn render(&self, text: &str, rate: u32) -> Result<Arc<[f32]>, SpeechError> {
         let key = (text.to_string(), rate);
-        if let Some(hit) = self.lock().get(&key) {
-            return Ok(hit.clone());
-        }
-        let speech = self.synth.synthesize(text)?;
-        let samples = if speech.rate == rate {
-            speech.samples
-        } else {
-            resample(speech.rate, rate, &speech.samples)?
+        let spoken = {
+            let cached = self.lock();
+            if let Some(hit) = cached.rendered.get(&key) {
+                return Ok(hit.clone());
+            }
+            cached.spoken.get(text).cloned()
         };
-        let samples = Arc::new(samples);
-        self.lock().insert(key, samples.clone());
+        let speech = match spoken {
+            Some(speech) => speech,
+            None => {
+                // Synthesized outside the lock: other calls' cached prompts are not held up by it.
+                let speech = Arc::new(self.synth.synthesize(text)?);
+                self.lock().spoken.insert(text.to_string(), speech.clone());
+                speech
+            }
+        };
+        let samples: Arc<[f32]> = if speech.rate == rate {
+            speech.samples.as_slice().into()
+        } else {
+            resample(speech.rate, rate, &speech.samples)?.into()
+        };
+        self.lock().rendered.insert(key, samples.clone());
         Ok(samples)
     }
 
     /// Whether `text` at `rate` is already rendered.
     pub fn is_cached(&self, text: &str, rate: u32) -> bool {
-        self.lock().contains_key(&(text.to_string(), rate))
+        self.lock().rendered.contains_key(&(text.to_string(), rate))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Rendered> {
-        self.rendered.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
+        self.cached.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

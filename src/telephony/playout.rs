@@ -5,6 +5,7 @@
 //! audio before it has been due for its length.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// One frame of outbound audio: 20 ms.
 pub const FRAME_MS: u64 = 20;
@@ -17,7 +18,8 @@ pub const LEAD_MS: u64 = 100;
 struct Prompt {
     /// Names the mark that follows it.
     mark: String,
-    samples: Vec<f32>,
+    /// Shared with the prompt cache: every call says the same few prompts, none keeps a copy.
+    samples: Arc<[f32]>,
     /// Samples already handed out.
     sent: usize,
 }
@@ -65,10 +67,10 @@ impl Playout {
     }
 
     /// Queues a prompt to play after what is queued; `mark` names it.
-    pub fn say(&mut self, mark: impl Into<String>, samples: Vec<f32>) {
+    pub fn say(&mut self, mark: impl Into<String>, samples: impl Into<Arc<[f32]>>) {
         self.queue.push_back(Prompt {
             mark: mark.into(),
-            samples,
+            samples: samples.into(),
             sent: 0,
         });
     }

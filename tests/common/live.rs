@@ -160,6 +160,16 @@ fn read_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The call most live tests play: the caller lets the greeting finish, then asks to cancel (an escalation).
+pub fn cancel_after_greeting() -> Vec<u8> {
+    mulaw_call(&[
+        Part::Silence(4_500),
+        Part::Say("I would like to cancel my contract, please."),
+        Part::Silence(1_000),
+    ])
+    .0
+}
+
 /// A piece of a scripted call.
 pub enum Part<'a> {
     Silence(u64),
