@@ -51,7 +51,8 @@ pub struct Target {
     pub url: String,
     pub pid: Option<u32>,
     child: Option<Child>,
-    _dir: Option<tempfile_dir::Dir>,
+    /// The spawned server's scratch tickets and events, removed on drop.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Target {
@@ -63,26 +64,15 @@ impl Drop for Target {
     }
 }
 
-/// A scratch directory removed on drop (the server's tickets and events during a load test).
-mod tempfile_dir {
-    pub struct Dir(pub std::path::PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
 impl Target {
     /// Starts `exe serve` (the switchboard binary) on a free loopback port with its own scratch tickets and
     /// events.
     pub fn spawn(exe: &Path, config: &Path, models: Option<&Path>) -> Result<Target, LoadError> {
-        let dir = std::env::temp_dir().join(format!(
-            "switchboard-loadtest-{}-{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        ));
-        std::fs::create_dir_all(&dir).map_err(|e| LoadError::Server(e.to_string()))?;
+        let scratch = tempfile::Builder::new()
+            .prefix("switchboard-loadtest-")
+            .tempdir()
+            .map_err(|e| LoadError::Server(e.to_string()))?;
+        let dir = scratch.path().to_path_buf();
         let log = std::fs::File::create(dir.join("server.log"))
             .map_err(|e| LoadError::Server(e.to_string()))?;
         let mut command = Command::new(exe);
@@ -115,7 +105,7 @@ impl Target {
             url: format!("ws://{addr}/twilio/stream"),
             pid: Some(child.id()),
             child: Some(child),
-            _dir: Some(tempfile_dir::Dir(dir)),
+            _dir: Some(scratch),
         })
     }
 
