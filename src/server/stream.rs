@@ -28,6 +28,8 @@ use crate::telephony::{for_provider, Frame, Inbound, MediaProtocol, ProtocolErro
 const OUTBOUND_QUEUE: usize = 512;
 /// A single write that takes longer than this means the peer stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a closing stream waits for the peer's close frame.
+const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 /// A stream that sends nothing for this long is gone.
 pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often prompts are paced out.
@@ -176,6 +178,21 @@ async fn run(socket: WebSocket, provider: &'static str, state: AppState, authent
     // Dropping the queue's sender lets the writer send what is queued, then close the socket.
     drop(session);
     let _ = tokio::time::timeout(SEND_TIMEOUT, writer).await;
+    await_close_reply(&mut incoming).await;
+}
+
+/// The closing handshake: after our close frame, read (and discard) until the peer answers with its own or
+/// goes away. Dropping the socket while the peer's media is still arriving makes the kernel reset the
+/// connection, and a reset can destroy our close frame, with its reason, before the peer reads it.
+async fn await_close_reply(incoming: &mut SplitStream<WebSocket>) {
+    let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, async {
+        while let Some(Ok(message)) = incoming.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Writes queued messages; sets `stalled` and gives up when one cannot be written within [`SEND_TIMEOUT`].
