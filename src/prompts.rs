@@ -16,11 +16,18 @@ const EN_LEXICON: &str = include_str!("../prompts/en/lexicon.toml");
 const EN_TOPICS: &str = include_str!("../prompts/en/topics.toml");
 const EN_MATCHER: &str = include_str!("../prompts/en/matcher.toml");
 const EN_FIELDS: &str = include_str!("../prompts/en/fields.toml");
+const ES_PROMPTS: &str = include_str!("../prompts/es/prompts.toml");
+const ES_FIELDS: &str = include_str!("../prompts/es/fields.toml");
+
+/// Languages whose dialog (what the agent says and how answers are understood) ships with the binary.
+pub const DIALOG_LANGUAGES: [&str; 2] = ["en", "es"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
     #[error("no prompts for language {0:?} (available: en)")]
     Language(String),
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
     #[error("prompts/{language}/{file} is invalid: {reason}")]
     Invalid {
         language: String,
@@ -47,8 +54,43 @@ pub struct EscalationPrompts {
 pub struct CallbackPrompts {
     pub intro: String,
     pub promise: String,
+    /// The promise when the caller gave a callback time: `{time}`.
+    pub promise_time: String,
     pub not_heard: String,
     pub hung_up: String,
+}
+
+/// What the agent says while collecting the callback fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialogPrompts {
+    /// A choice question: `{ask}`, `{options}`.
+    pub options: String,
+    /// Joins the last option to the others ("billing, technical or other").
+    pub or: String,
+    /// A question the keypad can answer: `{ask}`.
+    pub keypad: String,
+    /// Reads an answer back: `{value}`.
+    pub confirm: String,
+    /// After a confirmed or accepted answer, before the next question.
+    pub thanks: String,
+    /// The answer could not be understood: `{ask}`.
+    pub not_caught: String,
+    /// A required field was declined: `{ask}`.
+    pub required: String,
+    /// An optional field was declined.
+    pub declined: String,
+    /// Silence after a question: `{ask}`.
+    pub still_there: String,
+    /// Retries are used up: the raw answer is kept for staff.
+    pub gave_up: String,
+    /// Silence again: the field is left for staff.
+    pub no_answer: String,
+    /// The previous answer was corrected: `{value}`.
+    pub corrected: String,
+    /// How a yes/no answer is read back.
+    pub yes: String,
+    pub no: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +105,8 @@ pub struct CallerPrompts {
 pub struct CallPrompts {
     /// Said when a live call connects.
     pub greeting: String,
+    /// Said before the agent ends the call.
+    pub goodbye: String,
 }
 
 /// How the language is voiced by the local speech engines.
@@ -81,7 +125,189 @@ pub struct Prompts {
     pub voice: VoicePrompts,
     pub escalation: EscalationPrompts,
     pub callback: CallbackPrompts,
+    pub dialog: DialogPrompts,
+    pub time: crate::call::extract::when::TimePrompts,
     pub caller: CallerPrompts,
+}
+
+impl Prompts {
+    /// Every template with the placeholders it may use and those it must use, so a typo in an edited
+    /// prompt (`{valeu}`) or a dropped placeholder fails at start instead of mid-call.
+    fn templates(
+        &self,
+    ) -> Vec<(
+        &'static str,
+        &str,
+        &'static [&'static str],
+        &'static [&'static str],
+    )> {
+        let p = self;
+        let none: &[&str] = &[];
+        vec![
+            ("call.greeting", &p.call.greeting, none, none),
+            ("call.goodbye", &p.call.goodbye, none, none),
+            ("escalation.announce", &p.escalation.announce, none, none),
+            (
+                "escalation.summary",
+                &p.escalation.summary,
+                &["caller", "topic", "evidence"],
+                &["topic"],
+            ),
+            (
+                "escalation.summary_earlier",
+                &p.escalation.summary_earlier,
+                &["earlier"],
+                &["earlier"],
+            ),
+            ("callback.intro", &p.callback.intro, none, none),
+            ("callback.promise", &p.callback.promise, none, none),
+            (
+                "callback.promise_time",
+                &p.callback.promise_time,
+                &["time"],
+                &["time"],
+            ),
+            ("callback.not_heard", &p.callback.not_heard, none, none),
+            ("callback.hung_up", &p.callback.hung_up, none, none),
+            (
+                "dialog.options",
+                &p.dialog.options,
+                &["ask", "options"],
+                &["ask", "options"],
+            ),
+            ("dialog.or", &p.dialog.or, none, none),
+            ("dialog.keypad", &p.dialog.keypad, &["ask"], &["ask"]),
+            ("dialog.confirm", &p.dialog.confirm, &["value"], &["value"]),
+            ("dialog.thanks", &p.dialog.thanks, none, none),
+            (
+                "dialog.not_caught",
+                &p.dialog.not_caught,
+                &["ask"],
+                &["ask"],
+            ),
+            ("dialog.required", &p.dialog.required, &["ask"], &["ask"]),
+            ("dialog.declined", &p.dialog.declined, none, none),
+            (
+                "dialog.still_there",
+                &p.dialog.still_there,
+                &["ask"],
+                &["ask"],
+            ),
+            ("dialog.gave_up", &p.dialog.gave_up, none, none),
+            ("dialog.no_answer", &p.dialog.no_answer, none, none),
+            (
+                "dialog.corrected",
+                &p.dialog.corrected,
+                &["value"],
+                &["value"],
+            ),
+            ("dialog.yes", &p.dialog.yes, none, none),
+            ("dialog.no", &p.dialog.no, none, none),
+            ("time.today", &p.time.today, none, none),
+            ("time.tomorrow", &p.time.tomorrow, none, none),
+            ("time.weekday", &p.time.weekday, &["weekday"], &["weekday"]),
+            ("time.at", &p.time.at, &["clock"], &["clock"]),
+            ("time.after", &p.time.after, &["clock"], &["clock"]),
+            ("time.before", &p.time.before, &["clock"], &["clock"]),
+            (
+                "time.between",
+                &p.time.between,
+                &["start", "end"],
+                &["start", "end"],
+            ),
+            ("time.now", &p.time.now, none, none),
+            ("time.any", &p.time.any, none, none),
+            (
+                "time.clock",
+                &p.time.clock,
+                &["hour", "minutes", "meridiem"],
+                &["hour"],
+            ),
+            ("time.minutes", &p.time.minutes, &["mm"], &["mm"]),
+            ("time.am", &p.time.am, none, none),
+            ("time.pm", &p.time.pm, none, none),
+            ("time.noon", &p.time.noon, none, none),
+            ("time.midnight", &p.time.midnight, none, none),
+            ("caller.unknown", &p.caller.unknown, none, none),
+            ("caller.known", &p.caller.known, &["number"], &["number"]),
+        ]
+    }
+
+    /// Checks every template: none empty (a spoken sentence must say something), placeholders known and
+    /// present.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        for (name, text, allowed, required) in self.templates() {
+            let used = placeholders(text);
+            let spoken_empty = text.trim().is_empty() && !matches!(name, "time.minutes");
+            if spoken_empty {
+                problems.push(format!("{name} is empty"));
+            }
+            for u in &used {
+                if !allowed.contains(&u.as_str()) {
+                    problems.push(format!(
+                        "{name} uses {{{u}}}, which is not one of {}",
+                        if allowed.is_empty() {
+                            "(no placeholders here)".to_string()
+                        } else {
+                            allowed
+                                .iter()
+                                .map(|a| format!("{{{a}}}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    ));
+                }
+            }
+            for r in required {
+                if !used.iter().any(|u| u == r) {
+                    problems.push(format!("{name} must contain {{{r}}}"));
+                }
+            }
+        }
+        if self.time.weekdays.len() != 7 {
+            problems.push(format!(
+                "time.weekdays has {} names, not 7",
+                self.time.weekdays.len()
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    /// Every sentence the agent may say verbatim (no placeholders), to render ahead of calls.
+    pub fn fixed_sentences(&self) -> Vec<String> {
+        [
+            &self.call.greeting,
+            &self.call.goodbye,
+            &self.escalation.announce,
+            &self.callback.intro,
+            &self.callback.promise,
+            &self.dialog.thanks,
+            &self.dialog.declined,
+            &self.dialog.gave_up,
+            &self.dialog.no_answer,
+        ]
+        .into_iter()
+        .cloned()
+        .collect()
+    }
+}
+
+/// The `{name}`s a template uses.
+pub fn placeholders(template: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        out.push(after[..close].to_string());
+        rest = &after[close + 1..];
+    }
+    out
 }
 
 /// Vocabulary of the lexical matcher (`prompts/<lang>/lexicon.toml`).
@@ -129,6 +355,72 @@ struct BuiltinTopic {
 #[serde(deny_unknown_fields)]
 pub struct FieldWords {
     pub numbers: crate::call::extract::phone::NumberWords,
+    pub cardinals: crate::call::extract::words::Cardinals,
+    pub answers: crate::call::extract::answers::AnswerWords,
+    pub email: crate::call::extract::email::EmailWords,
+    pub time: crate::call::extract::when::TimeWords,
+}
+
+/// What the agent says and how it understands answers, in one language: `prompts.toml` and `fields.toml`.
+#[derive(Debug, Clone)]
+pub struct Phrasebook {
+    pub prompts: Prompts,
+    pub fields: FieldWords,
+}
+
+impl Phrasebook {
+    fn parse(language: &str, prompts: &str, fields: &str) -> Result<Self, PromptError> {
+        let invalid = |file, reason: String| PromptError::Invalid {
+            language: language.to_string(),
+            file,
+            reason,
+        };
+        let prompts: Prompts =
+            toml::from_str(prompts).map_err(|e| invalid("prompts.toml", e.to_string()))?;
+        prompts
+            .validate()
+            .map_err(|reason| invalid("prompts.toml", reason))?;
+        let fields: FieldWords =
+            toml::from_str(fields).map_err(|e| invalid("fields.toml", e.to_string()))?;
+        if fields.numbers.digits.len() != 10 {
+            return Err(invalid(
+                "fields.toml",
+                "[numbers] digits must list the words of each digit 0 to 9".into(),
+            ));
+        }
+        if fields.time.weekdays.len() != 7 {
+            return Err(invalid(
+                "fields.toml",
+                "[time] weekdays must list 7 days, Monday first".into(),
+            ));
+        }
+        Ok(Self { prompts, fields })
+    }
+
+    /// The built-in phrasebook of `code` (`en`, `es`).
+    pub fn builtin(code: &str) -> Result<Self, PromptError> {
+        match code {
+            "en" => Self::parse(code, EN_PROMPTS, EN_FIELDS),
+            "es" => Self::parse(code, ES_PROMPTS, ES_FIELDS),
+            other => Err(PromptError::Language(other.to_string())),
+        }
+    }
+
+    /// A business's own edited copy: `dir/prompts.toml` and `dir/fields.toml`, each complete.
+    pub fn from_dir(dir: &std::path::Path) -> Result<Self, PromptError> {
+        let read = |file: &str| {
+            let path = dir.join(file);
+            std::fs::read_to_string(&path).map_err(|e| PromptError::Read {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let language = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Self::parse(&language, &read("prompts.toml")?, &read("fields.toml")?)
+    }
 }
 
 /// Everything language-specific the core needs.
@@ -143,7 +435,15 @@ pub struct Language {
 }
 
 impl Language {
+    /// The built-in language `code`: its phrasebook and the packs of the topic matcher.
     pub fn load(code: &str) -> Result<Self, PromptError> {
+        let book = Phrasebook::builtin(code)?;
+        Self::with_phrasebook(code, book)
+    }
+
+    /// The language `code` speaking `book` (a business's edited prompts).
+    pub fn with_phrasebook(code: &str, book: Phrasebook) -> Result<Self, PromptError> {
+        // Topic matching (lexicon, semantic packs, tiny.en recognition) is English only.
         if code != "en" {
             return Err(PromptError::Language(code.to_string()));
         }
@@ -152,14 +452,11 @@ impl Language {
             file,
             reason: e.to_string(),
         };
-        let prompts: Prompts =
-            toml::from_str(EN_PROMPTS).map_err(|e| invalid("prompts.toml", e))?;
+        let Phrasebook { prompts, fields } = book;
         let lexicon: Lexicon =
             toml::from_str(EN_LEXICON).map_err(|e| invalid("lexicon.toml", e))?;
         let matcher: MatcherPack =
             toml::from_str(EN_MATCHER).map_err(|e| invalid("matcher.toml", e))?;
-        let fields: FieldWords =
-            toml::from_str(EN_FIELDS).map_err(|e| invalid("fields.toml", e))?;
         let topics: BuiltinTopics =
             toml::from_str(EN_TOPICS).map_err(|e| invalid("topics.toml", e))?;
         let person = topics
@@ -223,6 +520,26 @@ mod tests {
         let en = Language::load("en").expect("english prompts");
         assert!(en.prompts.escalation.summary.contains("{topic}"));
         assert!(!en.person_request.examples.is_empty());
+    }
+
+    #[test]
+    fn every_dialog_language_loads_and_validates() {
+        for code in DIALOG_LANGUAGES {
+            let book = Phrasebook::builtin(code).unwrap_or_else(|e| panic!("{code}: {e}"));
+            assert!(!book.prompts.fixed_sentences().is_empty());
+        }
+    }
+
+    #[test]
+    fn edited_prompts_are_checked() {
+        let mut p = Phrasebook::builtin("en").unwrap().prompts;
+        p.dialog.confirm = "I have {valeu}. Right?".into();
+        let err = p.validate().unwrap_err();
+        assert!(err.contains("dialog.confirm uses {valeu}"), "{err}");
+        assert!(err.contains("dialog.confirm must contain {value}"), "{err}");
+        let missing = EN_PROMPTS.replace("goodbye =", "# goodbye =");
+        let err = Phrasebook::parse("en", &missing, EN_FIELDS).unwrap_err();
+        assert!(err.to_string().contains("goodbye"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! Typed values out of a caller's answers: what the callback dialog turns "six five zero, double two ..." or
-//! a keypad entry into. Pure functions over text, with the language's words as data
-//! (`prompts/<lang>/fields.toml`).
+//! Understanding the caller's answers: each field type's extractor, driven by the words of the call's
+//! language (`prompts/<lang>/fields.toml`), so adding a language adds data, not code.
 
+pub mod answers;
+pub mod email;
 pub mod phone;
+pub mod when;
+pub mod words;
