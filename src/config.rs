@@ -51,17 +51,44 @@ pub enum FieldType {
     Email,
     Number,
     YesNo,
+    /// One of the field's `options`.
+    Choice,
 }
 
 impl FieldType {
-    const ALL: [(&'static str, FieldType); 6] = [
+    const ALL: [(&'static str, FieldType); 7] = [
         ("text", FieldType::Text),
         ("datetime", FieldType::Datetime),
         ("phone", FieldType::Phone),
         ("email", FieldType::Email),
         ("number", FieldType::Number),
         ("yes_no", FieldType::YesNo),
+        ("choice", FieldType::Choice),
     ];
+
+    /// Whether an answer of this type is read back for a yes by default: values a mishearing silently
+    /// corrupts (a digit, an hour, a letter) are; free text, yes/no and a picked option are not.
+    pub fn confirms_by_default(self) -> bool {
+        matches!(
+            self,
+            FieldType::Datetime | FieldType::Phone | FieldType::Email | FieldType::Number
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map_or("text", |(name, _)| name)
+    }
+
+    /// Whether the keypad can answer it.
+    pub fn takes_keypad(self) -> bool {
+        matches!(
+            self,
+            FieldType::Phone | FieldType::Number | FieldType::Choice | FieldType::YesNo
+        )
+    }
 }
 
 /// One extra field the business wants for a callback (`callback.extra_fields`).
@@ -71,6 +98,54 @@ pub struct CallbackField {
     pub ask: String,
     pub kind: FieldType,
     pub required: bool,
+    /// The options of a `choice` field (key 1 picks the first).
+    pub options: Vec<String>,
+    /// Read the answer back and wait for a yes (default: by type, see [`FieldType::confirms_by_default`]).
+    pub confirm: bool,
+}
+
+/// How the callback dialog waits and retries (`[callback]` keys).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct DialogSettings {
+    /// Further tries after an answer that cannot be understood, before the raw answer is kept as is.
+    pub retries: u32,
+    /// Silence after a question (once it has played) before it is asked again, then left.
+    pub silence_ms: u64,
+    /// A pause in keypad entry this long ends it (as does `#`).
+    pub keypad_timeout_ms: u64,
+}
+
+impl Default for DialogSettings {
+    fn default() -> Self {
+        Self {
+            retries: 2,
+            silence_ms: 6000,
+            keypad_timeout_ms: 4000,
+        }
+    }
+}
+
+/// Which engine speaks the agent's sentences (`[speech]`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpeechSettings {
+    /// The local Piper voice (the default; falls back to espeak-ng only if told to).
+    Piper,
+    /// espeak-ng: robotic, tiny, always available.
+    Espeak,
+    /// An OpenAI-compatible `POST {url}/v1/audio/speech`.
+    Http(HttpVoice),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpVoice {
+    /// Base URL (`https://api.openai.com`); `/v1/audio/speech` is appended.
+    pub url: String,
+    pub model: String,
+    pub voice: String,
+    /// Sent as `Authorization: Bearer`; may be written `env:NAME`.
+    pub api_key: Option<String>,
+    /// How long one sentence may take.
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +154,10 @@ pub struct Agent {
     pub phone_number: String,
     pub language: String,
     pub support: SupportMode,
+    /// The business's time zone: "tomorrow after 3" is read in it.
+    pub timezone: chrono_tz::Tz,
+    /// A directory with the business's own `prompts.toml` and `fields.toml` (else the built-in language).
+    pub prompts: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +171,7 @@ pub struct Escalation {
 pub struct Callback {
     pub extra_fields: Vec<CallbackField>,
     pub mandatory_topics: Vec<MandatoryTopic>,
+    pub dialog: DialogSettings,
 }
 
 /// Who hears about tickets of each category (`[routing]`).
@@ -117,6 +197,7 @@ pub struct AgentConfig {
     pub server: ServerSettings,
     /// Per provider name (`twilio`, `telnyx`, ...).
     pub providers: BTreeMap<String, ProviderSettings>,
+    pub speech: SpeechSettings,
 }
 
 impl AgentConfig {
@@ -299,6 +380,25 @@ struct Raw {
     server: Option<RawServer>,
     #[serde(default)]
     providers: Option<Spanned<BTreeMap<String, RawProvider>>>,
+    #[serde(default)]
+    speech: Option<Spanned<RawSpeech>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpeech {
+    #[serde(default)]
+    engine: Option<Spanned<String>>,
+    #[serde(default)]
+    url: Option<Spanned<String>>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    voice: Option<String>,
+    #[serde(default)]
+    api_key: Option<Spanned<String>>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -333,6 +433,10 @@ struct RawAgent {
     #[serde(default)]
     language: Option<Spanned<String>>,
     support: Spanned<SupportMode>,
+    #[serde(default)]
+    timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    prompts: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -357,6 +461,12 @@ struct RawCallback {
     extra_fields: Vec<Spanned<RawField>>,
     #[serde(default)]
     mandatory_topics: Vec<Spanned<toml::Value>>,
+    #[serde(default)]
+    retries: Option<Spanned<i64>>,
+    #[serde(default)]
+    silence_ms: Option<Spanned<i64>>,
+    #[serde(default)]
+    keypad_timeout_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -368,6 +478,10 @@ struct RawField {
     kind: Option<Spanned<String>>,
     #[serde(default = "yes")]
     required: bool,
+    #[serde(default)]
+    options: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    confirm: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -647,15 +761,59 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     }
     let language = match &raw.agent.language {
         Some(l) if l.get_ref() != "en" => {
+            let why = if crate::prompts::DIALOG_LANGUAGES.contains(&l.get_ref().as_str()) {
+                "speech recognition (tiny.en) and topic matching are English only; its dialog prompts \
+                 exist (prompts/{l}) and can be used through agent.prompts"
+            } else {
+                "no prompts for it"
+            };
             f.error(
                 "agent.language",
                 l.span(),
-                format!("{:?} has no prompts yet; supported: \"en\"", l.get_ref()),
+                format!(
+                    "{:?} cannot run calls yet: {}; supported: \"en\"",
+                    l.get_ref(),
+                    why.replace("{l}", l.get_ref())
+                ),
             );
             l.get_ref().clone()
         }
         _ => "en".to_string(),
     };
+    let timezone = match &raw.agent.timezone {
+        None => {
+            f.warn(
+                "agent.timezone",
+                raw.agent.name.span(),
+                "no timezone: callback times (\"tomorrow after 3 pm\") are read in UTC",
+            );
+            chrono_tz::UTC
+        }
+        Some(tz) => match tz.get_ref().trim().parse::<chrono_tz::Tz>() {
+            Ok(tz) => tz,
+            Err(_) => {
+                f.error(
+                    "agent.timezone",
+                    tz.span(),
+                    format!(
+                        "{:?} is not an IANA time zone such as \"America/New_York\"",
+                        tz.get_ref()
+                    ),
+                );
+                chrono_tz::UTC
+            }
+        },
+    };
+    let prompts_dir = raw.agent.prompts.as_ref().and_then(|p| {
+        let dir = PathBuf::from(p.get_ref().trim());
+        match crate::prompts::Phrasebook::from_dir(&dir) {
+            Ok(_) => Some(dir),
+            Err(e) => {
+                f.error("agent.prompts", p.span(), e.to_string());
+                None
+            }
+        }
+    });
     let support = *raw.agent.support.get_ref();
     let support_span = raw.agent.support.span();
 
@@ -721,8 +879,39 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     );
 
     // [callback]
+    let mut dialog = DialogSettings::default();
     let (fields_raw, cb_topics_raw) = match raw.callback {
-        Some(c) => (c.extra_fields, c.mandatory_topics),
+        Some(c) => {
+            let mut bounded =
+                |name: &str, value: Option<Spanned<i64>>, range: std::ops::RangeInclusive<i64>| {
+                    let v = value?;
+                    if range.contains(v.get_ref()) {
+                        Some(*v.get_ref() as u64)
+                    } else {
+                        f.error(
+                            &format!("callback.{name}"),
+                            v.span(),
+                            format!(
+                                "{} is out of range {}..={}",
+                                v.get_ref(),
+                                range.start(),
+                                range.end()
+                            ),
+                        );
+                        None
+                    }
+                };
+            if let Some(r) = bounded("retries", c.retries, 0..=5) {
+                dialog.retries = r as u32;
+            }
+            if let Some(ms) = bounded("silence_ms", c.silence_ms, 1000..=60_000) {
+                dialog.silence_ms = ms;
+            }
+            if let Some(ms) = bounded("keypad_timeout_ms", c.keypad_timeout_ms, 500..=30_000) {
+                dialog.keypad_timeout_ms = ms;
+            }
+            (c.extra_fields, c.mandatory_topics)
+        }
         None => (Vec::new(), Vec::new()),
     };
     let callback_topics = topics(
@@ -744,6 +933,8 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             other: recipients(&mut f, "routing.other", r.other, &span),
         }
     });
+
+    let speech = speech_settings(&mut f, raw.speech);
 
     let tickets_database = match raw.tickets {
         Some(t) if t.database.get_ref().trim().is_empty() => {
@@ -873,6 +1064,8 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
                 phone_number: phone,
                 language,
                 support,
+                timezone,
+                prompts: prompts_dir,
             },
             escalation: Escalation {
                 transfer_number,
@@ -882,6 +1075,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             callback: Callback {
                 extra_fields,
                 mandatory_topics: callback_topics,
+                dialog,
             },
             routing,
             tickets_database,
@@ -890,6 +1084,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             matching,
             server,
             providers,
+            speech,
         },
         warnings: f.warnings,
     })
@@ -1081,14 +1276,131 @@ fn fields(f: &mut Findings, raw: Vec<Spanned<RawField>>) -> Vec<CallbackField> {
                 }
             },
         };
+        let options: Vec<String> = r
+            .options
+            .as_ref()
+            .map(|o| o.get_ref().iter().map(|s| s.trim().to_string()).collect())
+            .unwrap_or_default();
+        match (&r.options, kind) {
+            (None, FieldType::Choice) => {
+                f.error(
+                    &format!("{field}.options"),
+                    r.name.span(),
+                    "a choice field needs `options`, e.g. options = [\"billing\", \"technical\"]",
+                );
+                continue;
+            }
+            (Some(o), FieldType::Choice)
+                if options.len() < 2
+                    || options.len() > 9
+                    || options.iter().any(String::is_empty) =>
+            {
+                f.error(
+                    &format!("{field}.options"),
+                    o.span(),
+                    "a choice needs 2 to 9 non-empty options (keys 1 to 9 pick them)",
+                );
+                continue;
+            }
+            (Some(o), t) if t != FieldType::Choice => {
+                f.error(
+                    &format!("{field}.options"),
+                    o.span(),
+                    "only a `choice` field has options",
+                );
+                continue;
+            }
+            _ => {}
+        }
         out.push(CallbackField {
             name,
             ask: r.ask.into_inner().trim().to_string(),
             kind,
             required: r.required,
+            options,
+            confirm: r.confirm.unwrap_or(kind.confirms_by_default()),
         });
     }
     out
+}
+
+/// Checks `[speech]`: the engine and, for `http`, where and how to reach it.
+fn speech_settings(f: &mut Findings<'_>, raw: Option<Spanned<RawSpeech>>) -> SpeechSettings {
+    let Some(raw) = raw else {
+        return SpeechSettings::Piper;
+    };
+    let section = raw.span();
+    let raw = raw.into_inner();
+    let engine = raw
+        .engine
+        .as_ref()
+        .map_or_else(|| "piper".to_string(), |e| e.get_ref().clone());
+    let http_only = [
+        ("url", raw.url.is_some()),
+        ("model", raw.model.is_some()),
+        ("voice", raw.voice.is_some()),
+        ("api_key", raw.api_key.is_some()),
+        ("timeout_ms", raw.timeout_ms.is_some()),
+    ];
+    match engine.as_str() {
+        "piper" | "espeak" => {
+            for (key, set) in http_only {
+                if set {
+                    f.error(
+                        &format!("speech.{key}"),
+                        section.clone(),
+                        format!("`{key}` only applies to engine = \"http\""),
+                    );
+                }
+            }
+            if engine == "piper" {
+                SpeechSettings::Piper
+            } else {
+                SpeechSettings::Espeak
+            }
+        }
+        "http" => {
+            let url = match &raw.url {
+                Some(u) => {
+                    let t = u.get_ref().trim().trim_end_matches('/');
+                    if t.starts_with("http://") || t.starts_with("https://") {
+                        t.to_string()
+                    } else {
+                        f.error(
+                            "speech.url",
+                            u.span(),
+                            format!("{:?} is not an http(s) URL", u.get_ref()),
+                        );
+                        String::new()
+                    }
+                }
+                None => {
+                    f.error(
+                        "speech.url",
+                        section.clone(),
+                        "engine = \"http\" needs the server's base URL, e.g. url = \"https://api.openai.com\"",
+                    );
+                    String::new()
+                }
+            };
+            SpeechSettings::Http(HttpVoice {
+                url,
+                model: raw.model.unwrap_or_else(|| "tts-1".into()),
+                voice: raw.voice.unwrap_or_else(|| "alloy".into()),
+                api_key: secret(f, "speech.api_key", raw.api_key),
+                timeout_ms: raw.timeout_ms.unwrap_or(10_000),
+            })
+        }
+        other => {
+            let span = raw.engine.map_or(section, |e| e.span());
+            f.error(
+                "speech.engine",
+                span,
+                format!("unknown speech engine {other:?}; one of piper, espeak, http"),
+            );
+            SpeechSettings::Piper
+        }
+    }
 }
 
 fn recipients(

@@ -70,6 +70,12 @@ pub enum CallEvent {
         dropped: Vec<String>,
     },
     Hangup,
+    /// The caller pressed a key.
+    Dtmf {
+        digit: char,
+    },
+    /// The agent ends the call (after the callback promise and goodbye have played).
+    AgentHangup,
     /// The live media stream closed (`reason` as in the `switchboard_calls_total` metric).
     StreamEnd {
         reason: String,
@@ -159,6 +165,8 @@ impl EventLine {
                 ),
             },
             CallEvent::Hangup => "hang-up".to_string(),
+            CallEvent::Dtmf { digit } => format!("keypad    {digit}"),
+            CallEvent::AgentHangup => "agent ends the call".to_string(),
             CallEvent::StreamEnd { reason, detail } => {
                 format!("stream    ended: {reason} ({detail})")
             }

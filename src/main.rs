@@ -20,7 +20,7 @@ use switchboard::events::EventLine;
 use switchboard::models::{self, ModelDir};
 use switchboard::replay::{ReplayOptions, Replayer};
 use switchboard::tickets::store::TicketStore;
-use switchboard::tickets::Ticket;
+use switchboard::tickets::{FieldStatus, Ticket};
 
 #[derive(Parser)]
 #[command(
@@ -719,13 +719,29 @@ fn print_ticket(t: &Ticket) {
     if !d.fields.is_empty() {
         println!("  fields");
         for f in &d.fields {
-            println!(
-                "    {:<16} {}   (asked: \"{}\")",
-                f.name,
-                f.value.as_deref().unwrap_or("(not collected)"),
-                f.ask
-            );
+            let value = match (f.status, &f.value) {
+                (FieldStatus::Answered, Some(v)) => {
+                    let check = if f.confirmed {
+                        "confirmed"
+                    } else {
+                        "not read back"
+                    };
+                    match &f.spoken {
+                        Some(s) => format!("{v}  \"{s}\"  ({check})"),
+                        None => format!("{v}  ({check})"),
+                    }
+                }
+                (status, _) => format!("({})", status.as_str()),
+            };
+            println!("    {:<16} {value}", f.name);
+            if let Some(raw) = &f.raw {
+                println!("    {:<16} heard: \"{raw}\"", "");
+            }
+            println!("    {:<16} asked: \"{}\"", "", f.ask);
         }
+    }
+    if let Some(promise) = &d.promise {
+        println!("  promised {promise}");
     }
     if let Some(note) = &d.note {
         println!("  note     {note}");

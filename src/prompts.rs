@@ -441,6 +441,14 @@ impl Language {
         Self::with_phrasebook(code, book)
     }
 
+    /// The agent's language, speaking the business's own prompts when `agent.prompts` names them.
+    pub fn for_agent(agent: &crate::config::Agent) -> Result<Self, PromptError> {
+        match &agent.prompts {
+            Some(dir) => Self::with_phrasebook(&agent.language, Phrasebook::from_dir(dir)?),
+            None => Self::load(&agent.language),
+        }
+    }
+
     /// The language `code` speaking `book` (a business's edited prompts).
     pub fn with_phrasebook(code: &str, book: Phrasebook) -> Result<Self, PromptError> {
         // Topic matching (lexicon, semantic packs, tiny.en recognition) is English only.

@@ -137,7 +137,7 @@ pub struct Replayer {
 
 impl Replayer {
     pub fn new(config: AgentConfig, models: ModelDir) -> Result<Self, ReplayError> {
-        let language = Language::load(&config.agent.language)?;
+        let language = Language::for_agent(&config.agent)?;
         let whisper = WhisperModel::load(&models, config.asr)?;
         // Fail on a missing VAD model or ONNX Runtime before any audio is read (sessions are per call).
         models.file(SILERO_VAD).map_err(OnnxError::from)?;
@@ -231,17 +231,15 @@ impl Replayer {
         });
         let topics: Vec<MandatoryTopic> = self.index.topics().cloned().collect();
         let mut listener = self.listener(recording.sample_rate, Box::new(self.matcher()))?;
-        let mut call = Call::new(CallSetup {
+        let mut call = Call::new(CallSetup::for_agent(
             call_id,
-            caller: options.caller.clone(),
-            support: self.config.agent.support,
-            transfer_number: self.config.escalation.transfer_number.clone(),
-            contextual_summary: self.config.escalation.contextual_summary,
-            extra_fields: self.config.callback.extra_fields.clone(),
+            options.caller.clone(),
+            &self.config,
+            &self.language,
             topics,
-            prompts: self.language.prompts.clone(),
-            hearing: Hearing::Recording,
-        });
+            Hearing::Recording,
+            chrono::Utc::now(),
+        ));
 
         let mut outcome = ReplayOutcome {
             duration_ms: recording.duration_ms(),
@@ -302,7 +300,10 @@ async fn drive(
                     })?;
                 }
                 // A recording cannot be spoken to or transferred: the log lines say what would happen.
-                Action::Say { .. } | Action::Transfer { .. } | Action::StopSpeaking => {}
+                Action::Say { .. }
+                | Action::Transfer { .. }
+                | Action::StopSpeaking
+                | Action::HangUp => {}
             }
         }
     }

@@ -9,17 +9,22 @@
 //! [`Action::FileTicket`], and what follows (the transfer, the callback promise) is only released when the
 //! store reports [`Event::TicketFiled`].
 
+pub mod dialog;
 pub mod extract;
 pub mod policy;
 pub mod summary;
 
 use std::collections::VecDeque;
 
-use crate::config::{CallbackField, SupportMode};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::config::{AgentConfig, CallbackField, DialogSettings, SupportMode};
 use crate::events::{CallEvent, Decision, EventLine};
-use crate::prompts::{PromptError, Prompts};
+use crate::prompts::{fill, FieldWords, Language, PromptError, Prompts};
 use crate::tickets::{FieldValue, TicketDraft, TicketKind};
 use crate::topics::{MandatoryTopic, TopicHit};
+use dialog::{Context, Dialog, Reply};
 
 /// Whether the caller can hear the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +49,46 @@ pub struct CallSetup {
     pub topics: Vec<MandatoryTopic>,
     pub prompts: Prompts,
     pub hearing: Hearing,
+    /// How answers are understood in the call's language.
+    pub words: FieldWords,
+    pub dialog: DialogSettings,
+    /// The business's time zone and the moment the call began: "tomorrow" is relative to them.
+    pub timezone: Tz,
+    pub started_at: DateTime<Utc>,
+    /// The agent's country calling code (national numbers a caller gives get it).
+    pub calling_code: String,
+}
+
+impl CallSetup {
+    /// A call of the agent `config`, speaking `language`.
+    pub fn for_agent(
+        call_id: String,
+        caller: Option<String>,
+        config: &AgentConfig,
+        language: &Language,
+        topics: Vec<MandatoryTopic>,
+        hearing: Hearing,
+        started_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            call_id,
+            caller,
+            support: config.agent.support,
+            transfer_number: config.escalation.transfer_number.clone(),
+            contextual_summary: config.escalation.contextual_summary,
+            extra_fields: config.callback.extra_fields.clone(),
+            topics,
+            prompts: language.prompts.clone(),
+            hearing,
+            words: language.fields.clone(),
+            dialog: config.callback.dialog,
+            timezone: config.agent.timezone,
+            started_at,
+            // A validated config's number is E.164, so this only falls back on a hand-built one.
+            calling_code: extract::phone::calling_code(&config.agent.phone_number)
+                .unwrap_or_else(|_| "1".into()),
+        }
+    }
 }
 
 /// A recognised utterance.
@@ -86,6 +131,11 @@ pub enum Event {
     HungUp {
         t_ms: u64,
     },
+    /// Time passes with nothing else happening (live calls send it every few tens of milliseconds): the
+    /// dialog's silence and keypad timeouts are measured on it.
+    Tick {
+        t_ms: u64,
+    },
     /// The caller's voice has lasted long enough to count as talking (before [`Event::SpeechStarted`]):
     /// if the agent is speaking, the caller is barging in.
     VoiceOnset {
@@ -123,16 +173,18 @@ pub enum Action {
     /// The caller is talking over the agent: stop playing and drop what is queued, then report
     /// [`Event::PromptsCut`].
     StopSpeaking,
+    /// The agent's part is over: end the call once everything said before has played.
+    HangUp,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
     Listening,
-    /// Waiting for the answer to `extra_fields[next]` (live calls only).
+    /// The callback dialog is collecting the extra fields (live calls only).
     AskingFields {
-        draft: TicketDraft,
-        next: usize,
-        /// When the question was asked: an utterance that began before it is not its answer.
+        draft: Box<TicketDraft>,
+        dialog: Box<Dialog>,
+        /// When the last question was asked: an utterance that began before it is not its answer.
         asked_ms: u64,
     },
     /// A ticket was requested; `then` is released once it is filed.
@@ -169,6 +221,10 @@ pub struct Call {
     stopping: bool,
     /// Start of the utterance a partial transcript already decided on: its final does not decide again.
     decided_on: Option<u64>,
+    /// Since when neither side has said anything (the dialog's silence timeout counts from it).
+    quiet_since: Option<u64>,
+    /// The caller is speaking, or has spoken and the transcript has not come yet.
+    caller_turn: bool,
 }
 
 impl Call {
@@ -182,6 +238,8 @@ impl Call {
             unplayed: VecDeque::new(),
             stopping: false,
             decided_on: None,
+            quiet_since: None,
+            caller_turn: false,
         }
     }
 
@@ -217,12 +275,14 @@ impl Call {
                 if let Some(text) = self.unplayed.pop_front() {
                     self.log(t_ms, CallEvent::Played { text });
                 }
+                self.quiet_from(t_ms);
                 return Ok(());
             }
             Event::PromptFailed { t_ms, reason } => {
                 if let Some(text) = self.unplayed.pop_front() {
                     self.log(t_ms, CallEvent::SayFailed { text, reason });
                 }
+                self.quiet_from(t_ms);
                 return Ok(());
             }
             Event::PromptsCut {
@@ -231,6 +291,7 @@ impl Call {
                 dropped,
             } => {
                 self.prompts_cut(t_ms, heard_ms, dropped);
+                self.quiet_from(t_ms);
                 return Ok(());
             }
             _ => {}
@@ -250,15 +311,18 @@ impl Call {
             Event::VoiceOnset { .. } => self.barge_in(),
             Event::SpeechStarted { t_ms } => {
                 self.log(t_ms, CallEvent::SpeechStart);
+                self.caller_turn = true;
+                self.quiet_since = None;
                 self.barge_in();
             }
             Event::SpeechEnded { t_ms } => self.log(t_ms, CallEvent::SpeechEnd),
+            Event::Tick { t_ms } => self.tick(t_ms)?,
             Event::Heard {
                 t_ms,
                 transcript,
                 hits,
             } => self.heard(t_ms, transcript, hits)?,
-            Event::Dtmf { t_ms, digit } => self.dtmf(t_ms, digit),
+            Event::Dtmf { t_ms, digit } => self.dtmf(t_ms, digit)?,
             Event::TicketFiled { t_ms, id } => self.ticket_filed(t_ms, id),
             Event::HungUp { t_ms } => self.hung_up(t_ms),
             Event::PromptPlayed { .. } | Event::PromptFailed { .. } | Event::PromptsCut { .. } => {}
@@ -296,6 +360,14 @@ impl Call {
         );
     }
 
+    /// Nothing is being said from `t_ms` on, if the agent has nothing left to play and the caller is not
+    /// mid-turn.
+    fn quiet_from(&mut self, t_ms: u64) {
+        if self.unplayed.is_empty() && !self.caller_turn {
+            self.quiet_since = Some(t_ms);
+        }
+    }
+
     fn log(&mut self, t_ms: u64, event: CallEvent) {
         self.actions
             .push_back(Action::Log(EventLine::new(t_ms, event)));
@@ -319,7 +391,7 @@ impl Call {
                 to: to.clone(),
                 summary: summary.clone(),
             }),
-            Action::Log(_) | Action::FileTicket(_) | Action::StopSpeaking => None,
+            Action::Log(_) | Action::FileTicket(_) | Action::StopSpeaking | Action::HangUp => None,
         }
     }
 
@@ -338,6 +410,10 @@ impl Call {
                 is_final: transcript.is_final,
             },
         );
+        if transcript.is_final {
+            self.caller_turn = false;
+            self.quiet_from(t_ms);
+        }
         if transcript.text.is_empty() {
             return Ok(());
         }
@@ -351,7 +427,8 @@ impl Call {
             }
             if let Phase::AskingFields { asked_ms, .. } = self.phase {
                 if transcript.start_ms >= asked_ms {
-                    self.answer(t_ms, &transcript.text);
+                    let text = transcript.text.clone();
+                    self.converse(t_ms, |dialog, ctx| dialog.heard(ctx, &text))?;
                 }
                 return Ok(());
             }
@@ -453,6 +530,7 @@ impl Call {
             caller: self.setup.caller.clone(),
             call_id: self.setup.call_id.clone(),
             note: None,
+            promise: None,
         }
     }
 
@@ -485,11 +563,7 @@ impl Call {
             .setup
             .extra_fields
             .iter()
-            .map(|f| FieldValue {
-                name: f.name.clone(),
-                ask: f.ask.clone(),
-                value: None,
-            })
+            .map(|f| FieldValue::missing(&f.name, &f.ask, f.kind.as_str()))
             .collect();
         self.act(
             t_ms,
@@ -498,70 +572,129 @@ impl Call {
             },
         );
         match self.setup.hearing {
-            Hearing::Live if !draft.fields.is_empty() => {
-                let ask = draft.fields[0].ask.clone();
-                self.act(t_ms, Action::Say { text: ask });
+            Hearing::Live => {
+                let dialog = Box::new(Dialog::new(self.setup.extra_fields.clone()));
                 self.phase = Phase::AskingFields {
-                    draft,
-                    next: 0,
+                    draft: Box::new(draft),
+                    dialog,
                     asked_ms: t_ms,
                 };
+                self.converse(t_ms, |dialog, ctx| dialog.start(ctx))?;
             }
-            Hearing::Live => self.file_callback(draft),
             Hearing::Recording => {
-                for field in &draft.fields {
-                    self.act(
-                        t_ms,
-                        Action::Say {
-                            text: field.ask.clone(),
-                        },
-                    );
+                let questions = self
+                    .setup
+                    .extra_fields
+                    .iter()
+                    .map(|field| dialog::question(field, &self.setup.prompts))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for text in questions {
+                    self.act(t_ms, Action::Say { text });
                 }
                 if !draft.fields.is_empty() {
                     draft.note = Some(self.setup.prompts.callback.not_heard.clone());
                 }
-                self.file_callback(draft);
+                let promise = self.setup.prompts.callback.promise.clone();
+                draft.promise = Some(promise.clone());
+                self.file(draft, vec![Action::Say { text: promise }], Phase::Flagged);
             }
         }
         Ok(())
     }
 
-    fn file_callback(&mut self, draft: TicketDraft) {
-        let promise = Action::Say {
-            text: self.setup.prompts.callback.promise.clone(),
+    /// Runs one step of the callback dialog and carries out its reply: say what it says, and when every
+    /// field is settled, file the ticket, then promise the callback and say goodbye.
+    fn converse(
+        &mut self,
+        t_ms: u64,
+        step: impl FnOnce(&mut Dialog, &Context<'_>) -> Result<Reply, PromptError>,
+    ) -> Result<(), CallError> {
+        let Phase::AskingFields { dialog, .. } = &mut self.phase else {
+            return Ok(());
         };
-        self.file(draft, vec![promise], Phase::Flagged);
+        let ctx = Context {
+            prompts: &self.setup.prompts,
+            words: &self.setup.words,
+            settings: self.setup.dialog,
+            calling_code: &self.setup.calling_code,
+            now: Context::at(self.setup.started_at, self.setup.timezone, t_ms),
+        };
+        let reply = step(dialog, &ctx)?;
+        for text in reply.say.iter().cloned() {
+            self.act(t_ms, Action::Say { text });
+        }
+        if !reply.say.is_empty() {
+            if let Phase::AskingFields { asked_ms, .. } = &mut self.phase {
+                *asked_ms = t_ms;
+            }
+            self.quiet_since = None;
+        }
+        if reply.done {
+            self.finish_dialog(None);
+        }
+        Ok(())
     }
 
-    /// Records the answer to the current question and asks the next one, or files the ticket.
-    fn answer(&mut self, t_ms: u64, text: &str) {
-        let Phase::AskingFields {
-            mut draft, next, ..
-        } = std::mem::replace(&mut self.phase, Phase::Listening)
+    /// Files the callback with what the dialog collected. `note` says why it ended early, if it did.
+    fn finish_dialog(&mut self, note: Option<String>) {
+        let Phase::AskingFields { draft, dialog, .. } =
+            std::mem::replace(&mut self.phase, Phase::Listening)
         else {
             return;
         };
-        draft.fields[next].value = Some(text.to_string());
-        let next = next + 1;
-        if let Some(field) = draft.fields.get(next) {
-            let ask = field.ask.clone();
-            self.act(t_ms, Action::Say { text: ask });
-            self.phase = Phase::AskingFields {
-                draft,
-                next,
-                asked_ms: t_ms,
-            };
-        } else {
-            draft.transcript = self.transcript_text();
-            self.file_callback(draft);
+        let mut draft = *draft;
+        draft.fields = dialog.fields();
+        draft.transcript = self.transcript_text();
+        if note.is_some() {
+            // Nobody is left to hear a promise.
+            draft.note = note;
+            self.file(draft, Vec::new(), Phase::Ended);
+            return;
         }
+        let callback = &self.setup.prompts.callback;
+        // `promise_time` was checked at load to hold `{time}` and nothing else, so filling cannot fail.
+        let promise = dialog
+            .promised_time()
+            .and_then(|time| fill(&callback.promise_time, &[("time", &time)]).ok())
+            .unwrap_or_else(|| callback.promise.clone());
+        draft.promise = Some(promise.clone());
+        let then = vec![
+            Action::Say { text: promise },
+            Action::Say {
+                text: self.setup.prompts.call.goodbye.clone(),
+            },
+            Action::HangUp,
+        ];
+        self.file(draft, then, Phase::Ended);
     }
 
-    fn dtmf(&mut self, t_ms: u64, digit: char) {
-        // Until the typed dialog lands, a key press while a question is open answers it with the digit.
+    fn dtmf(&mut self, t_ms: u64, digit: char) -> Result<(), CallError> {
+        self.log(t_ms, CallEvent::Dtmf { digit });
         if let Phase::AskingFields { .. } = self.phase {
-            self.answer(t_ms, &digit.to_string());
+            self.quiet_since = Some(t_ms);
+            self.converse(t_ms, |dialog, ctx| dialog.key(ctx, t_ms, digit))?;
         }
+        Ok(())
+    }
+
+    /// Keypad and silence timeouts of the dialog.
+    fn tick(&mut self, t_ms: u64) -> Result<(), CallError> {
+        let Phase::AskingFields { dialog, .. } = &self.phase else {
+            return Ok(());
+        };
+        if dialog.keys_pending() {
+            return self.converse(t_ms, |dialog, ctx| dialog.tick(ctx, t_ms));
+        }
+        let silent = !self.caller_turn
+            && self.unplayed.is_empty()
+            && self
+                .quiet_since
+                .is_some_and(|q| t_ms >= q + self.setup.dialog.silence_ms);
+        if silent {
+            self.converse(t_ms, |dialog, ctx| dialog.silence(ctx))?;
+            self.quiet_since = None;
+        }
+        Ok(())
     }
 
     fn file(&mut self, draft: TicketDraft, then: Vec<Action>, after: Phase) {
@@ -582,6 +715,9 @@ impl Call {
         };
         self.log(t_ms, CallEvent::Ticket { id, kind });
         for action in then {
+            if action == Action::HangUp {
+                self.log(t_ms, CallEvent::AgentHangup);
+            }
             self.act(t_ms, action);
         }
         self.phase = *after;
@@ -589,22 +725,19 @@ impl Call {
 
     fn hung_up(&mut self, t_ms: u64) {
         self.log(t_ms, CallEvent::Hangup);
-        match std::mem::replace(&mut self.phase, Phase::Ended) {
-            Phase::AskingFields { mut draft, .. } => {
-                // Nothing is lost: what was collected is filed, the rest stays empty and the note says why.
-                draft.transcript = self.transcript_text();
-                draft.note = Some(self.setup.prompts.callback.hung_up.clone());
-                self.file(draft, Vec::new(), Phase::Ended);
-            }
-            Phase::Filing { kind, .. } => {
-                // The ticket is still written and reported; what was to be said to the caller is moot.
-                self.phase = Phase::Filing {
-                    kind,
-                    then: Vec::new(),
-                    after: Box::new(Phase::Ended),
-                };
-            }
-            _ => {}
+        if let Phase::AskingFields { .. } = self.phase {
+            // Nothing is lost: what was collected is filed, the rest is marked missing and the note says why.
+            let note = self.setup.prompts.callback.hung_up.clone();
+            self.finish_dialog(Some(note));
+            return;
+        }
+        if let Phase::Filing { kind, .. } = std::mem::replace(&mut self.phase, Phase::Ended) {
+            // The ticket is still written and reported; what was to be said to the caller is moot.
+            self.phase = Phase::Filing {
+                kind,
+                then: Vec::new(),
+                after: Box::new(Phase::Ended),
+            };
         }
     }
 }

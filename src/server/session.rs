@@ -84,6 +84,8 @@ pub(super) struct Live {
     next_mark: u64,
     /// A transfer was decided: our part ends once the announcement has played.
     transfer: Option<Handoff>,
+    /// The core said [`Action::HangUp`]: the stream closes once everything has played.
+    hanging_up: bool,
 }
 
 pub(super) type Reply = Result<Recognised, ListenError>;
@@ -147,17 +149,15 @@ impl Session {
         let ears = Ears::new(format.sample_rate(), vad, config.vad)
             .map_err(|e| End::Internal(e.to_string()))?;
         let topics: Vec<MandatoryTopic> = engines.index().topics().cloned().collect();
-        let call = Call::new(CallSetup {
-            call_id: call_id.clone(),
-            caller: caller.clone(),
-            support: config.agent.support,
-            transfer_number: config.escalation.transfer_number.clone(),
-            contextual_summary: config.escalation.contextual_summary,
-            extra_fields: config.callback.extra_fields.clone(),
+        let call = Call::new(CallSetup::for_agent(
+            call_id.clone(),
+            caller.clone(),
+            config,
+            engines.language(),
             topics,
-            prompts: engines.language().prompts.clone(),
-            hearing: Hearing::Live,
-        });
+            Hearing::Live,
+            chrono::Utc::now(),
+        ));
         let log = CallLog::open(&config.server.events_dir, &call_id);
         tracing::info!(
             provider = self.provider,
@@ -187,6 +187,7 @@ impl Session {
             outgoing: Vec::new(),
             next_mark: 0,
             transfer: None,
+            hanging_up: false,
         });
         self.handle(Event::Answered { t_ms: 0 }).await
     }
@@ -444,10 +445,15 @@ impl Session {
         for _ in 0..played {
             self.handle(Event::PromptPlayed { t_ms }).await?;
         }
+        // The dialog's silence and keypad timeouts run on call time.
+        self.handle(Event::Tick { t_ms }).await?;
         let live = self.live_mut()?;
-        if live.transfer.is_some() && !live.call.is_speaking() && !live.playout.is_speaking(now_ms)
-        {
+        let quiet = !live.call.is_speaking() && !live.playout.is_speaking(now_ms);
+        if quiet && live.transfer.is_some() {
             return Err(End::Transferred);
+        }
+        if quiet && live.hanging_up {
+            return Err(End::Completed);
         }
         Ok(())
     }
@@ -544,6 +550,14 @@ impl Session {
                         .insert(live.call_id.clone(), handoff.clone());
                 }
                 live.transfer = Some(handoff);
+            }
+            Action::HangUp => {
+                tracing::info!(
+                    call_id = live.call_id,
+                    provider,
+                    "the agent is done; the stream closes once the goodbye has played"
+                );
+                live.hanging_up = true;
             }
             Action::FileTicket(draft) => {
                 let mut attempt = 0;

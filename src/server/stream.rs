@@ -49,6 +49,8 @@ pub enum End {
     Unauthenticated,
     /// The call was transferred and our part is over.
     Transferred,
+    /// The agent finished (the callback was promised and goodbye said).
+    Completed,
     /// The server is shutting down and the drain deadline passed.
     Shutdown,
     /// Our own engines failed.
@@ -66,6 +68,7 @@ impl End {
             End::Idle => "idle",
             End::Unauthenticated => "unauthenticated",
             End::Transferred => "transferred",
+            End::Completed => "completed",
             End::Shutdown => "shutdown",
             End::Internal(_) => "internal_error",
         }

@@ -31,12 +31,69 @@ impl TicketKind {
     }
 }
 
-/// One extra field of a callback ticket: the question and the caller's answer, if one was heard.
+/// What became of one extra field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldStatus {
+    /// Understood (and confirmed, if `confirmed`).
+    Answered,
+    /// The caller answered but it could not be understood: `raw` holds what was heard.
+    Unparsed,
+    /// The caller declined an optional field.
+    Declined,
+    /// Never answered: silence, or the caller hung up first.
+    #[default]
+    Missing,
+}
+
+impl FieldStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldStatus::Answered => "answered",
+            FieldStatus::Unparsed => "unparsed",
+            FieldStatus::Declined => "declined",
+            FieldStatus::Missing => "missing",
+        }
+    }
+}
+
+/// One extra field of a callback ticket: the question and what came of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldValue {
     pub name: String,
     pub ask: String,
+    /// The field's type (`phone`, `datetime`, ...).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The understood value, normalised: E.164 for a phone, RFC 3339 (or `start/end`) for a time, ...
     pub value: Option<String>,
+    /// How the value reads out loud ("tomorrow after 3 pm"), when it differs from `value`.
+    #[serde(default)]
+    pub spoken: Option<String>,
+    /// What the recogniser heard (or the keys pressed) for the answer that was kept.
+    #[serde(default)]
+    pub raw: Option<String>,
+    /// The caller said yes when the value was read back.
+    #[serde(default)]
+    pub confirmed: bool,
+    #[serde(default)]
+    pub status: FieldStatus,
+}
+
+impl FieldValue {
+    /// A field not answered yet.
+    pub fn missing(name: &str, ask: &str, kind: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            ask: ask.to_string(),
+            kind: Some(kind.to_string()),
+            value: None,
+            spoken: None,
+            raw: None,
+            confirmed: false,
+            status: FieldStatus::Missing,
+        }
+    }
 }
 
 /// A ticket as the call core asks for it to be filed.
@@ -51,6 +108,9 @@ pub struct TicketDraft {
     pub call_id: String,
     /// Anything staff must know about how the ticket came to be (e.g. fields not collected and why).
     pub note: Option<String>,
+    /// What the agent promised the caller ("... we will call you back tomorrow after 3 pm").
+    #[serde(default)]
+    pub promise: Option<String>,
 }
 
 /// A stored ticket.

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 
-use super::{FieldValue, Ticket, TicketDraft, TicketKind};
+use super::{FieldStatus, FieldValue, Ticket, TicketDraft, TicketKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -75,8 +75,8 @@ impl TicketStore {
         })?;
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let row = sqlx::query(
-            "INSERT INTO tickets (created, kind, topic, summary, transcript, fields, caller, call_id, note)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO tickets (created, kind, topic, summary, transcript, fields, caller, call_id, note, promise)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(created)
         .bind(draft.kind.as_str())
@@ -87,6 +87,7 @@ impl TicketStore {
         .bind(&draft.caller)
         .bind(&draft.call_id)
         .bind(&draft.note)
+        .bind(&draft.promise)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("id")?)
@@ -119,11 +120,17 @@ fn ticket_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Ticket, StoreError> 
     let id: i64 = row.try_get("id")?;
     let kind: String = row.try_get("kind")?;
     let fields: String = row.try_get("fields")?;
-    let fields: Vec<FieldValue> =
+    let mut fields: Vec<FieldValue> =
         serde_json::from_str(&fields).map_err(|e| StoreError::Corrupt {
             id,
             reason: format!("fields: {e}"),
         })?;
+    // Tickets filed before fields had a status: a value means it was answered.
+    for f in &mut fields {
+        if f.value.is_some() && f.status == FieldStatus::Missing {
+            f.status = FieldStatus::Answered;
+        }
+    }
     Ok(Ticket {
         id,
         created: row.try_get("created")?,
@@ -140,6 +147,7 @@ fn ticket_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Ticket, StoreError> 
             caller: row.try_get("caller")?,
             call_id: row.try_get("call_id")?,
             note: row.try_get("note")?,
+            promise: row.try_get("promise")?,
         },
     })
 }

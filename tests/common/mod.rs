@@ -89,6 +89,7 @@ pub fn agent_toml(support: &str) -> String {
 name = "Acme support line"
 phone_number = "+15550100000"
 support = "{support}"
+timezone = "America/New_York"
 
 [escalation]
 transfer_number = "+15550100001"

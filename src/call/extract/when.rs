@@ -408,6 +408,7 @@ impl TimeWords {
         say: &TimePrompts,
     ) -> Result<CallbackTime, TimeError> {
         let tz = now.timezone();
+        let now = now.with_nanosecond(0).unwrap_or(now);
         let today = now.date_naive();
         let [open, close] = self.business_hours;
         let at = |date: NaiveDate, hour: u32, minute: u32| -> Result<DateTime<Tz>, TimeError> {
