@@ -67,7 +67,7 @@ pub fn understand(
             .numbers
             .parse(answer, ctx.calling_code)
             .map(|e164| Understood {
-                spoken: phone::read_back(&e164),
+                spoken: words.numbers.read_back(&e164, ctx.calling_code),
                 value: e164,
             })
             .map_err(|e| e.to_string()),
@@ -83,7 +83,7 @@ pub fn understand(
             .map(|n| Understood {
                 // Long numbers are read digit by digit, like a phone number.
                 spoken: if n.len() > 4 {
-                    phone::read_back(&n)
+                    phone::group_digits(&n)
                 } else {
                     n.clone()
                 },

@@ -166,20 +166,50 @@ impl NumberWords {
     }
 }
 
-/// How a number is read back for confirmation: digit by digit, grouped as it was written ("6 5 0, 2 2 3").
-pub fn read_back(e164: &str) -> String {
-    let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();
-    digits
-        .chunks(3)
-        .map(|group| {
-            group
-                .iter()
-                .map(char::to_string)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Digits grouped the way people read them back: a 10-digit number 3-3-4 ("6 5 0, 2 2 3, 0 4 5 6"),
+/// others in threes without a lone digit at the end.
+pub fn group_digits(digits: &str) -> String {
+    let d: Vec<String> = digits
+        .chars()
+        .filter(char::is_ascii_digit)
+        .map(String::from)
+        .collect();
+    let mut sizes = Vec::new();
+    if d.len() == 10 {
+        sizes = vec![3, 3, 4];
+    } else {
+        let mut left = d.len();
+        while left > 0 {
+            let take = if left == 4 { 4 } else { left.min(3) };
+            sizes.push(take);
+            left -= take;
+        }
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    for n in sizes {
+        out.push(d[at..at + n].join(" "));
+        at += n;
+    }
+    out.join(", ")
+}
+
+impl NumberWords {
+    /// How a number is read back for confirmation: a number in the agent's own country as the caller
+    /// would say it (without the country code), any other with "plus" and its country code.
+    pub fn read_back(&self, e164: &str, home_code: &str) -> String {
+        let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
+        match digits.strip_prefix(home_code) {
+            Some(national) if e164.starts_with('+') => group_digits(national),
+            _ if e164.starts_with('+') => {
+                let code = calling_code(e164).unwrap_or_default();
+                let rest = &digits[code.len().min(digits.len())..];
+                let plus = self.plus.first().map_or("+", String::as_str);
+                format!("{plus} {}, {}", group_digits(&code), group_digits(rest))
+            }
+            _ => group_digits(&digits),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -280,6 +310,13 @@ mod tests {
 
     #[test]
     fn numbers_are_read_back_digit_by_digit() {
-        assert_eq!(read_back("+16502230456"), "1 6 5, 0 2 2, 3 0 4, 5 6");
+        let w = words();
+        assert_eq!(w.read_back("+16502230456", "1"), "6 5 0, 2 2 3, 0 4 5 6");
+        assert_eq!(
+            w.read_back("+447911123456", "1"),
+            "plus 4 4, 7 9 1, 1 1 2, 3 4 5 6"
+        );
+        assert_eq!(w.read_back("+34600111222", "34"), "6 0 0, 1 1 1, 2 2 2");
+        assert_eq!(group_digits("48213"), "4 8 2, 1 3");
     }
 }
