@@ -15,6 +15,7 @@ pub mod models;
 pub mod onnx;
 pub mod prompts;
 pub mod recognition;
+pub mod rehearsal;
 pub mod replay;
 pub mod server;
 pub mod speech;

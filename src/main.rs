@@ -440,7 +440,7 @@ async fn serve(
 ) -> Result<ExitCode> {
     use switchboard::recognition::RecognitionPool;
     use switchboard::server;
-    use switchboard::speech::{espeak::Espeak, PromptCache};
+    use switchboard::speech::PromptCache;
 
     let loaded = config::load(config_path)?;
     for w in &loaded.warnings {
@@ -466,7 +466,13 @@ async fn serve(
     })
     .await??;
     let voice = engines.language().prompts.voice.espeak.clone();
-    let speech = PromptCache::new(Arc::new(Espeak::new(voice)));
+    let (synth, note) =
+        switchboard::speech::engine(&engines.config().speech, &voice, engines.models())?;
+    if let Some(note) = note {
+        eprintln!("warning: {note}");
+    }
+    eprintln!("speech: {}", synth.name());
+    let speech = PromptCache::new(synth);
     let workers = pool.size();
     let state = server::Shared::new(engines, pool, speech, store)?;
     let listener = tokio::net::TcpListener::bind(addr)

@@ -166,20 +166,18 @@ impl Shared {
             source,
         })?;
         let prompts = &engines.language().prompts;
-        let mut fixed = vec![
-            prompts.call.greeting.clone(),
-            prompts.escalation.announce.clone(),
-            prompts.callback.intro.clone(),
-            prompts.callback.promise.clone(),
-        ];
-        fixed.extend(
-            engines
-                .config()
-                .callback
-                .extra_fields
-                .iter()
-                .map(|f| f.ask.clone()),
-        );
+        let mut fixed = prompts.fixed_sentences();
+        for field in &engines.config().callback.extra_fields {
+            let question =
+                crate::call::dialog::question(field, prompts).map_err(|e| ServerError::Prompt {
+                    text: field.ask.clone(),
+                    source: crate::speech::SpeechError::Engine {
+                        engine: "prompts",
+                        reason: e.to_string(),
+                    },
+                })?;
+            fixed.push(question);
+        }
         for text in fixed {
             for rate in [8_000, 16_000] {
                 speech

@@ -1,9 +1,11 @@
 //! Speech out: the agent's sentences rendered to audio by an engine behind one trait, and cached per
 //! sentence and sample rate, because an agent says the same few sentences on every call.
 //!
-//! The local default is espeak-ng; the speech issue adds Piper and an HTTP engine behind the same trait.
+//! Engines: Piper (the local default, a natural voice run through ONNX Runtime), espeak-ng (robotic but
+//! tiny, and Piper's fallback), and any OpenAI-compatible HTTP voice. [`engine`] picks one from `[speech]`.
 
 pub mod espeak;
+pub mod http;
 pub mod piper;
 
 use std::collections::HashMap;
@@ -38,6 +40,64 @@ pub struct Speech {
 pub trait SpeechSynth: Send + Sync {
     fn name(&self) -> &'static str;
     fn synthesize(&self, text: &str) -> Result<Speech, SpeechError>;
+}
+
+/// Speaks with `primary`, and with `fallback` for any sentence the primary cannot render, so a caller
+/// hears a robotic sentence rather than silence.
+pub struct WithFallback {
+    pub primary: Box<dyn SpeechSynth>,
+    pub fallback: Box<dyn SpeechSynth>,
+}
+
+impl SpeechSynth for WithFallback {
+    fn name(&self) -> &'static str {
+        self.primary.name()
+    }
+
+    fn synthesize(&self, text: &str) -> Result<Speech, SpeechError> {
+        self.primary.synthesize(text).or_else(|e| {
+            tracing::warn!(error = %e, engine = self.fallback.name(), "speaking a sentence with the fallback engine");
+            self.fallback.synthesize(text)
+        })
+    }
+}
+
+/// The engine `[speech]` asks for, speaking the language of `voice` (`prompts/<lang>` `[voice]`).
+///
+/// Piper loads the voice from the models directory; if it cannot (models not fetched), espeak-ng speaks
+/// instead and the returned note says why. The Piper voice is English: prompts in another language need
+/// espeak or an HTTP voice, which is an error here rather than English phonemes read from Spanish text.
+pub fn engine(
+    settings: &crate::config::SpeechSettings,
+    espeak_voice: &str,
+    models: &crate::models::ModelDir,
+) -> Result<(Arc<dyn SpeechSynth>, Option<String>), SpeechError> {
+    use crate::config::SpeechSettings;
+    let espeak = || Box::new(espeak::Espeak::new(espeak_voice));
+    match settings {
+        SpeechSettings::Espeak => Ok((Arc::new(espeak::Espeak::new(espeak_voice)), None)),
+        SpeechSettings::Http(voice) => Ok((Arc::new(http::HttpSpeech::new(voice.clone())?), None)),
+        SpeechSettings::Piper => match piper::Piper::load(models, 1) {
+            Ok(p) if !p.speaks(espeak_voice) => Err(SpeechError::Engine {
+                engine: "piper",
+                reason: format!(
+                    "the Piper voice speaks {:?} but the prompts are {espeak_voice:?}: set [speech] engine = \"espeak\" or \"http\"",
+                    p.language()
+                ),
+            }),
+            Ok(p) => Ok((
+                Arc::new(WithFallback {
+                    primary: Box::new(p),
+                    fallback: espeak(),
+                }),
+                None,
+            )),
+            Err(e) => Ok((
+                Arc::new(espeak::Espeak::new(espeak_voice)),
+                Some(format!("{e}; speaking with espeak-ng instead (run `switchboard models fetch`)")),
+            )),
+        },
+    }
 }
 
 /// What the cache holds: each sentence as the engine spoke it, and at each rate a stream asked for.

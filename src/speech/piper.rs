@@ -105,6 +105,17 @@ impl Piper {
         })
     }
 
+    /// The espeak-ng voice the model was trained with (`en-us`).
+    pub fn language(&self) -> &str {
+        &self.espeak_voice
+    }
+
+    /// Whether this voice can read prompts written for the espeak-ng voice `espeak_voice` (same language).
+    pub fn speaks(&self, espeak_voice: &str) -> bool {
+        let lang = |v: &str| v.split(['-', '_']).next().unwrap_or(v).to_lowercase();
+        lang(espeak_voice) == lang(&self.espeak_voice)
+    }
+
     /// IPA phonemes of `text`, clause by clause, with the clause's closing punctuation put back (espeak-ng
     /// drops it, and Piper voices pause on it).
     pub fn phonemes(&self, text: &str) -> Result<String, SpeechError> {

@@ -93,8 +93,8 @@ impl Cardinals {
                 // "twenty five" adds; "five five" is two numbers.
                 let adds = !seen
                     || current == 0
-                    || (current % 10 == 0 && current >= 20 && n < 10)
-                    || (current % 100 == 0 && n < 100);
+                    || (current.is_multiple_of(10) && current >= 20 && n < 10)
+                    || (current.is_multiple_of(100) && n < 100);
                 if !adds {
                     break;
                 }
