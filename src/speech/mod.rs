@@ -4,6 +4,7 @@
 //! Engines: Piper (the local default, a natural voice run through ONNX Runtime), espeak-ng (robotic but
 //! tiny, and Piper's fallback), and any OpenAI-compatible HTTP voice. [`engine`] picks one from `[speech]`.
 
+pub mod check;
 pub mod espeak;
 pub mod http;
 pub mod piper;
