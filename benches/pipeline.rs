@@ -104,6 +104,36 @@ fn speech(c: &mut Criterion) {
     g.bench_function("espeak_announcement", |b| {
         b.iter(|| black_box(espeak.synthesize(text).unwrap()))
     });
+    // Time to the first 20 ms frame of mu-law a provider can be sent: a sentence the cache has (every
+    // fixed prompt, rendered at start) against one it must render first (a read-back with the caller's
+    // value). Engines render whole sentences, so uncached = the whole render + resample.
+    let shared: std::sync::Arc<dyn SpeechSynth> = std::sync::Arc::new(piper);
+    let first_frame = |cache: &switchboard::speech::PromptCache, sentence: &str| {
+        let samples = cache.render(sentence, 8_000).unwrap();
+        let mut codes = Vec::with_capacity(160);
+        switchboard::audio::g711::Law::MuLaw.encode_into(&samples[..160], &mut codes);
+        codes
+    };
+    let readback = "I have 6 5 0, 2 2 3, 0 4 5 6. Is that right?";
+    let warm = switchboard::speech::PromptCache::new(shared.clone());
+    first_frame(&warm, readback);
+    g.bench_function("first_audio_cached", |b| {
+        b.iter(|| black_box(first_frame(&warm, readback)))
+    });
+    g.bench_function("first_audio_uncached_piper", |b| {
+        b.iter(|| {
+            let cold = switchboard::speech::PromptCache::new(shared.clone());
+            black_box(first_frame(&cold, readback))
+        })
+    });
+    g.bench_function("first_audio_uncached_espeak", |b| {
+        b.iter(|| {
+            let cold = switchboard::speech::PromptCache::new(std::sync::Arc::new(Espeak::new(
+                "en-us",
+            )));
+            black_box(first_frame(&cold, readback))
+        })
+    });
     g.finish();
 }
 

@@ -283,3 +283,143 @@ fn live_settings_and_provider_secrets_are_validated() {
         "{unset}"
     );
 }
+
+#[test]
+fn dialog_settings_field_types_and_time_zone_are_validated() {
+    let text = base()
+        .replace("timezone = \"America/New_York\"", "timezone = \"Mars/Olympus\"")
+        .replace(
+            r#"type = "phone", required = false }"#,
+            r#"type = "phone", required = false, options = ["a", "b"] },
+  { name = "team", ask = "Which team?", type = "choice" },
+  { name = "size", ask = "How big?", type = "choice", options = ["big"] }"#,
+        )
+        .replace(
+            "mandatory_topics = [\n  { id = \"complaint\"",
+            "retries = 9\nsilence_ms = 10\nmandatory_topics = [\n  { id = \"complaint\"",
+        );
+    let found = issues(&text);
+    let fields: Vec<_> = found.iter().map(|i| i.field.as_str()).collect();
+    for expected in [
+        "agent.timezone",
+        "callback.extra_fields[2].options",
+        "callback.extra_fields[3].options",
+        "callback.extra_fields[4].options",
+        "callback.retries",
+        "callback.silence_ms",
+    ] {
+        assert!(fields.contains(&expected), "{expected} in {found:#?}");
+    }
+    let zone = found.iter().find(|i| i.field == "agent.timezone").unwrap();
+    assert!(zone.message.contains("IANA"), "{zone}");
+
+    // A good choice field, a confirm override, and the defaults.
+    let text = base().replace(
+        r#"type = "phone", required = false }"#,
+        r#"type = "phone", required = false, confirm = false },
+  { name = "team", ask = "Which team?", type = "choice", options = ["billing", "technical support"] }"#,
+    );
+    let c = config::parse(&text, "agent.toml").unwrap().config;
+    let f = &c.callback.extra_fields;
+    assert!(f[1].confirm, "a time is read back by default");
+    assert!(!f[2].confirm);
+    assert!(!f[3].confirm && f[3].options.len() == 2);
+    assert_eq!(c.callback.dialog.retries, 2);
+    assert_eq!(c.agent.timezone, chrono_tz::America::New_York);
+
+    // No time zone: a warning, UTC.
+    let loaded = config::parse(
+        &base().replace("timezone = \"America/New_York\"\n", ""),
+        "agent.toml",
+    )
+    .unwrap();
+    assert!(loaded
+        .warnings
+        .iter()
+        .any(|w| w.field == "agent.timezone"));
+}
+
+#[test]
+fn the_speech_section_picks_an_engine_and_checks_it() {
+    use switchboard::config::SpeechSettings;
+    let c = config::parse(&base(), "agent.toml").unwrap().config;
+    assert_eq!(c.speech, SpeechSettings::Piper, "Piper is the default");
+    std::env::set_var("SWITCHBOARD_TEST_TTS_KEY", "sk-from-env");
+    let http = base()
+        + "\n[speech]\nengine = \"http\"\nurl = \"https://tts.example.com/\"\nvoice = \"nova\"\napi_key = \"env:SWITCHBOARD_TEST_TTS_KEY\"\n";
+    match config::parse(&http, "agent.toml").unwrap().config.speech {
+        SpeechSettings::Http(v) => {
+            assert_eq!(v.url, "https://tts.example.com");
+            assert_eq!(v.voice, "nova");
+            assert_eq!(v.model, "tts-1");
+            assert_eq!(v.api_key.as_deref(), Some("sk-from-env"));
+        }
+        other => panic!("{other:?}"),
+    }
+    for (section, field) in [
+        ("engine = \"festival\"", "speech.engine"),
+        ("engine = \"http\"", "speech.url"),
+        ("engine = \"http\"\nurl = \"tts.example.com\"", "speech.url"),
+        ("engine = \"espeak\"\nvoice = \"nova\"", "speech.voice"),
+    ] {
+        let found = issues(&format!("{}\n[speech]\n{section}\n", base()));
+        assert!(
+            found.iter().any(|i| i.field == field),
+            "{section}: {found:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_business_prompts_directory_must_be_complete_and_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let prompts = std::fs::read_to_string(format!("{root}/prompts/en/prompts.toml")).unwrap();
+    let fields = std::fs::read_to_string(format!("{root}/prompts/en/fields.toml")).unwrap();
+    std::fs::write(dir.path().join("fields.toml"), &fields).unwrap();
+    let with_dir = |d: &std::path::Path| {
+        base().replace(
+            "timezone = \"America/New_York\"",
+            &format!("timezone = \"America/New_York\"\nprompts = \"{}\"", d.display()),
+        )
+    };
+    // An edited copy loads and is what the agent says.
+    std::fs::write(
+        dir.path().join("prompts.toml"),
+        prompts.replace(
+            "Hello, thank you for calling.",
+            "Hi, this is Acme support.",
+        ),
+    )
+    .unwrap();
+    let c = config::parse(&with_dir(dir.path()), "agent.toml")
+        .unwrap()
+        .config;
+    let language = switchboard::prompts::Language::for_agent(&c.agent).unwrap();
+    assert!(language
+        .prompts
+        .call
+        .greeting
+        .starts_with("Hi, this is Acme support."));
+    // A missing sentence and a misspelt placeholder are errors at load, with what is wrong.
+    std::fs::write(
+        dir.path().join("prompts.toml"),
+        prompts.replace("goodbye = ", "# goodbye = "),
+    )
+    .unwrap();
+    let found = issues(&with_dir(dir.path()));
+    assert!(
+        found[0].field == "agent.prompts" && found[0].message.contains("goodbye"),
+        "{found:#?}"
+    );
+    std::fs::write(
+        dir.path().join("prompts.toml"),
+        prompts.replace("I have {value}.", "I have {valeu}."),
+    )
+    .unwrap();
+    let found = issues(&with_dir(dir.path()));
+    assert!(found[0].message.contains("{valeu}"), "{found:#?}");
+    std::fs::remove_file(dir.path().join("fields.toml")).unwrap();
+    let found = issues(&with_dir(dir.path()));
+    assert!(found[0].message.contains("fields.toml"), "{found:#?}");
+}
