@@ -128,9 +128,8 @@ fn speech(c: &mut Criterion) {
     });
     g.bench_function("first_audio_uncached_espeak", |b| {
         b.iter(|| {
-            let cold = switchboard::speech::PromptCache::new(std::sync::Arc::new(Espeak::new(
-                "en-us",
-            )));
+            let cold =
+                switchboard::speech::PromptCache::new(std::sync::Arc::new(Espeak::new("en-us")));
             black_box(first_frame(&cold, readback))
         })
     });

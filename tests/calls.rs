@@ -142,7 +142,8 @@ async fn a_complaint_in_flag_mode_files_a_callback_ticket_with_the_questions() {
         "Is there another number we can reach you on?",
     ] {
         assert!(
-            said.iter().any(|s| s == question),
+            // Phone questions also offer the keypad.
+            said.iter().any(|s| s.starts_with(question)),
             "{question} not asked: {said:?}"
         );
     }

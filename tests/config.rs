@@ -287,7 +287,10 @@ fn live_settings_and_provider_secrets_are_validated() {
 #[test]
 fn dialog_settings_field_types_and_time_zone_are_validated() {
     let text = base()
-        .replace("timezone = \"America/New_York\"", "timezone = \"Mars/Olympus\"")
+        .replace(
+            "timezone = \"America/New_York\"",
+            "timezone = \"Mars/Olympus\"",
+        )
         .replace(
             r#"type = "phone", required = false }"#,
             r#"type = "phone", required = false, options = ["a", "b"] },
@@ -333,10 +336,7 @@ fn dialog_settings_field_types_and_time_zone_are_validated() {
         "agent.toml",
     )
     .unwrap();
-    assert!(loaded
-        .warnings
-        .iter()
-        .any(|w| w.field == "agent.timezone"));
+    assert!(loaded.warnings.iter().any(|w| w.field == "agent.timezone"));
 }
 
 #[test]
@@ -380,16 +380,16 @@ fn a_business_prompts_directory_must_be_complete_and_well_formed() {
     let with_dir = |d: &std::path::Path| {
         base().replace(
             "timezone = \"America/New_York\"",
-            &format!("timezone = \"America/New_York\"\nprompts = \"{}\"", d.display()),
+            &format!(
+                "timezone = \"America/New_York\"\nprompts = \"{}\"",
+                d.display()
+            ),
         )
     };
     // An edited copy loads and is what the agent says.
     std::fs::write(
         dir.path().join("prompts.toml"),
-        prompts.replace(
-            "Hello, thank you for calling.",
-            "Hi, this is Acme support.",
-        ),
+        prompts.replace("Hello, thank you for calling.", "Hi, this is Acme support."),
     )
     .unwrap();
     let c = config::parse(&with_dir(dir.path()), "agent.toml")
