@@ -81,14 +81,6 @@ impl FieldType {
             .find(|(_, t)| *t == self)
             .map_or("text", |(name, _)| name)
     }
-
-    /// Whether the keypad can answer it.
-    pub fn takes_keypad(self) -> bool {
-        matches!(
-            self,
-            FieldType::Phone | FieldType::Number | FieldType::Choice | FieldType::YesNo
-        )
-    }
 }
 
 /// One extra field the business wants for a callback (`callback.extra_fields`).
