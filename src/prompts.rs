@@ -58,6 +58,8 @@ pub struct CallbackPrompts {
     pub promise_time: String,
     pub not_heard: String,
     pub hung_up: String,
+    /// Written on an escalation ticket when the caller was transferred during the callback questions.
+    pub transferred: String,
 }
 
 /// What the agent says while collecting the callback fields.
@@ -169,6 +171,7 @@ impl Prompts {
             ),
             ("callback.not_heard", &p.callback.not_heard, none, none),
             ("callback.hung_up", &p.callback.hung_up, none, none),
+            ("callback.transferred", &p.callback.transferred, none, none),
             (
                 "dialog.options",
                 &p.dialog.options,

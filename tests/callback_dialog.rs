@@ -19,7 +19,11 @@ const FIELDS: &str = r#"
 "#;
 
 fn agent(fields: &str) -> config::AgentConfig {
-    let toml = common::agent_toml("flag");
+    agent_in("flag", fields)
+}
+
+fn agent_in(support: &str, fields: &str) -> config::AgentConfig {
+    let toml = common::agent_toml(support);
     let start = toml.find("extra_fields = [").unwrap();
     let end = start + toml[start..].find("\n]\n").unwrap();
     let toml = format!("{}extra_fields = [{fields}{}", &toml[..start], &toml[end..]);
@@ -458,5 +462,54 @@ fn the_dialog_speaks_spanish_from_prompts_es() {
     assert_eq!(
         t.fields[1].value.as_deref(),
         Some("2026-11-24T12:00:00-05:00/2026-11-24T18:00:00-05:00")
+    );
+}
+
+#[test]
+fn asking_for_a_person_mid_dialog_transfers_with_the_answers_so_far() {
+    let mut c = Caller::with_language(agent_in("decide", FIELDS), Language::load("en").unwrap());
+    c.complain();
+    c.answer("my bill is wrong");
+    let words = "Can I just talk to a real person please";
+    let hit = TopicHit {
+        topic: "person_request".into(),
+        kind: TopicKind::Escalation,
+        score: 0.93,
+        evidence: words.into(),
+        matched: vec![],
+    };
+    let said = c.utter(words, vec![hit]);
+    assert_eq!(
+        said,
+        ["I'm transferring you now to a colleague who can help with this. Please stay on the line."]
+    );
+    assert!(c.call.is_finished());
+    let t = c.ticket();
+    assert_eq!(t.kind, switchboard::tickets::TicketKind::Escalation);
+    assert_eq!(t.fields[0].value.as_deref(), Some("my bill is wrong"));
+    assert_eq!(t.fields[1].status, FieldStatus::Missing);
+    assert!(t
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("transferred during the callback questions"));
+}
+
+#[test]
+fn in_flag_mode_an_escalation_topic_during_the_questions_is_just_an_answer() {
+    let mut c = Caller::new(FIELDS);
+    c.complain();
+    let words = "I want to cancel my contract";
+    let hit = TopicHit {
+        topic: "cancellation".into(),
+        kind: TopicKind::Escalation,
+        score: 0.9,
+        evidence: words.into(),
+        matched: vec![],
+    };
+    let said = c.utter(words, vec![hit]);
+    assert_eq!(
+        said,
+        ["Thank you.", "When would you like us to call you back?"]
     );
 }

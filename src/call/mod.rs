@@ -426,14 +426,25 @@ impl Call {
                 _ => self.heard.push(transcript.clone()),
             }
             if let Phase::AskingFields { asked_ms, .. } = self.phase {
-                if transcript.start_ms >= asked_ms {
+                if transcript.start_ms < asked_ms {
+                    return Ok(());
+                }
+                // A mandatory escalation topic outranks the questions ("just put me through to someone"):
+                // it is decided below like any utterance. Everything else is an answer.
+                let verdict = policy::decide(self.setup.support, &hits, self.flagged);
+                if verdict.decision != Decision::Escalate {
                     let text = transcript.text.clone();
                     self.converse(t_ms, |dialog, ctx| dialog.heard(ctx, &text))?;
+                    return Ok(());
                 }
-                return Ok(());
             }
         }
-        if !matches!(self.phase, Phase::Listening | Phase::Flagged) {
+        let deciding = match self.phase {
+            Phase::Listening | Phase::Flagged => true,
+            Phase::AskingFields { .. } => transcript.is_final,
+            _ => false,
+        };
+        if !deciding {
             return Ok(());
         }
         if self.decided_on == Some(transcript.start_ms) {
@@ -541,7 +552,12 @@ impl Call {
             .clone()
             .ok_or(CallError::NoTransferNumber)?;
         let summary = self.summary_for(hit)?;
-        let draft = self.draft(TicketKind::Escalation, hit, summary.clone());
+        let mut draft = self.draft(TicketKind::Escalation, hit, summary.clone());
+        if let Phase::AskingFields { dialog, .. } = &self.phase {
+            // Transferred in the middle of the callback questions: the answers so far go with the call.
+            draft.fields = dialog.fields();
+            draft.note = Some(self.setup.prompts.callback.transferred.clone());
+        }
         let then = vec![
             Action::Say {
                 text: self.setup.prompts.escalation.announce.clone(),
