@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the embedded defaults: install what is needed, fetch the models, then replay three sample
 # calls (voiced by espeak-ng, sent through 8 kHz mu-law like a phone line) against examples/agent.toml,
-# filing tickets in demo/switchboard.db, and list the tickets.
+# filing tickets in demo/switchboard.db, rehearse a live callback dialog, and list the tickets.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install.sh
@@ -24,4 +24,11 @@ for c in cancel complaint hours; do
   "$sb" replay --config examples/agent.toml --db demo/switchboard.db --caller +15550142000 "demo/$c.wav"
   echo
 done
+# A live call in simulated time: the complaint is flagged and the agent asks, understands and confirms the
+# callback fields (the caller answers by voice, then types a number on the keypad).
+"$sb" rehearse --config examples/agent.toml --db demo/switchboard.db \
+  "say:I want to make a formal complaint about your service." \
+  "say:My internet connection keeps dropping." "say:Tomorrow after three p.m." "say:Yes." \
+  "keys:4158673921#" "keys:1"
+echo
 "$sb" tickets --db demo/switchboard.db list

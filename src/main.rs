@@ -18,6 +18,7 @@ use switchboard::config;
 use switchboard::eval;
 use switchboard::events::EventLine;
 use switchboard::models::{self, ModelDir};
+use switchboard::rehearsal::Turn;
 use switchboard::replay::{ReplayOptions, Replayer};
 use switchboard::tickets::store::TicketStore;
 use switchboard::tickets::{FieldStatus, Ticket};
@@ -76,6 +77,22 @@ enum Command {
         /// Recordings (WAV) to replay, one call each.
         #[arg(required = true)]
         recordings: Vec<PathBuf>,
+    },
+    /// Play a live call in simulated time with a scripted caller (espeak-ng over 8 kHz mu-law, no sockets):
+    /// the agent hears the caller through the real recogniser and runs its real dialog. Prints the timeline
+    /// and the ticket. Each turn waits for the agent to finish speaking.
+    Rehearse {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Print JSON lines instead of a timeline.
+        #[arg(long)]
+        json: bool,
+        /// Ticket database (default: `[tickets] database` of the config, else switchboard.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// The caller's turns, in order: `say:WORDS`, `keys:DIGITS`, `silent:MS`, `hangup`.
+        #[arg(required = true, value_parser = parse_turn)]
+        turns: Vec<Turn>,
     },
     /// Answer live calls: provider media streams over WebSocket at /<provider>/stream, Twilio's webhook at
     /// /twilio/voice, /healthz and /metrics. Ctrl-C or SIGTERM drains calls in progress, then stops.
@@ -214,6 +231,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Models { action } => models_cmd(&models, action),
         Command::CheckConfig { config } => check_config(&config),
+        Command::Rehearse {
+            config,
+            json,
+            db,
+            turns,
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(rehearse_cmd(&models, &config, json, db, &turns))
+        }
         Command::CheckPrompts {
             config,
             min_accuracy,
@@ -446,6 +472,76 @@ fn evaluate(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn parse_turn(s: &str) -> Result<Turn, String> {
+    let (kind, value) = s.split_once(':').unwrap_or((s, ""));
+    match kind {
+        "say" if !value.trim().is_empty() => Ok(Turn::Say(value.to_string())),
+        "keys"
+            if !value.is_empty()
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '*' || c == '#') =>
+        {
+            Ok(Turn::Keys(value.to_string()))
+        }
+        "silent" => value
+            .parse()
+            .map(Turn::Silent)
+            .map_err(|_| format!("silent:MS needs milliseconds, got {value:?}")),
+        "hangup" if value.is_empty() => Ok(Turn::HangUp),
+        _ => Err(format!(
+            "{s:?} is not a turn: say:WORDS, keys:DIGITS (0-9 * #), silent:MS or hangup"
+        )),
+    }
+}
+
+async fn rehearse_cmd(
+    models: &ModelDir,
+    config_path: &Path,
+    json: bool,
+    db: Option<PathBuf>,
+    turns: &[Turn],
+) -> Result<ExitCode> {
+    let loaded = config::load(config_path)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {}:{w}", config_path.display());
+    }
+    let db = db.unwrap_or_else(|| loaded.config.tickets_database.clone());
+    let store = TicketStore::open(&db).await?;
+    let engines = Replayer::new(loaded.config, models.clone())?;
+    let voice = engines.language().prompts.voice.espeak.clone();
+    let (synth, note) = switchboard::speech::engine(&engines.config().speech, &voice, models)?;
+    if let Some(note) = note {
+        eprintln!("warning: {note}");
+    }
+    let agent = switchboard::speech::PromptCache::new(synth);
+    let caller = switchboard::rehearsal::caller_voice(&voice);
+    let outcome = switchboard::rehearsal::rehearse(
+        &engines,
+        &agent,
+        caller.as_ref(),
+        turns,
+        &store,
+        chrono::Utc::now(),
+    )
+    .await?;
+    for line in &outcome.lines {
+        if json {
+            println!("{}", serde_json::to_string(line)?);
+        } else {
+            println!("{}", line.human());
+        }
+    }
+    if !json {
+        for id in &outcome.tickets {
+            println!();
+            print_ticket(&store.get(*id).await?);
+        }
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_prompts(

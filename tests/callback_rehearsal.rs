@@ -161,3 +161,24 @@ async fn silence_then_hang_up_mid_dialog() {
     assert_eq!(f[2].status, FieldStatus::Missing);
     assert!(t.draft.note.as_deref().unwrap().contains("hung up"));
 }
+
+#[test]
+fn the_rehearse_command_explains_a_bad_turn() {
+    let out = common::bin()
+        .args([
+            "rehearse",
+            "--config",
+            "examples/agent.toml",
+            "say:hello",
+            "shout:HELLO",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("say:WORDS, keys:DIGITS (0-9 * #), silent:MS or hangup"),
+        "{err}"
+    );
+}
