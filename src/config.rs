@@ -225,6 +225,10 @@ pub struct ProviderSettings {
     /// When set, a media stream must present it (`?token=`, `Authorization: Bearer`, or a `token` custom
     /// parameter in its start message) or it is refused.
     pub stream_token: Option<String>,
+    /// The account whose calls we control through the provider's REST API (Twilio: `AC…`).
+    pub account_sid: Option<String>,
+    /// The provider's REST API base URL (default: the provider's own), for tests and staging.
+    pub api_base: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -400,6 +404,10 @@ struct RawProvider {
     auth_token: Option<Spanned<String>>,
     #[serde(default)]
     stream_token: Option<Spanned<String>>,
+    #[serde(default)]
+    account_sid: Option<Spanned<String>>,
+    #[serde(default)]
+    api_base: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -619,11 +627,37 @@ fn provider_settings(
         }
         let auth_token = secret(f, &format!("providers.{name}.auth_token"), p.auth_token);
         let stream_token = secret(f, &format!("providers.{name}.stream_token"), p.stream_token);
+        let sid_span = p.account_sid.as_ref().map(|s| s.span());
+        let account_sid = secret(f, &format!("providers.{name}.account_sid"), p.account_sid);
+        if let (Some(sid), Some(span)) = (&account_sid, sid_span) {
+            if name == "twilio" && !crate::dialing::twilio::is_sid(sid, "AC") {
+                f.error(
+                    "providers.twilio.account_sid",
+                    span,
+                    "a Twilio account SID is AC followed by 32 hex digits",
+                );
+            }
+        }
+        let api_base = p.api_base.and_then(|b| {
+            let url = b.get_ref().trim().trim_end_matches('/').to_string();
+            if url.starts_with("http://") || url.starts_with("https://") {
+                Some(url)
+            } else {
+                f.error(
+                    &format!("providers.{name}.api_base"),
+                    b.span(),
+                    format!("{:?} is not an http(s) URL", b.get_ref()),
+                );
+                None
+            }
+        });
         out.insert(
             name,
             ProviderSettings {
                 auth_token,
                 stream_token,
+                account_sid,
+                api_base,
             },
         );
     }

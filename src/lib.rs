@@ -7,6 +7,7 @@ pub mod asr;
 pub mod audio;
 pub mod call;
 pub mod config;
+pub mod dialing;
 pub mod eval;
 pub mod events;
 pub mod listen;

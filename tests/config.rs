@@ -423,3 +423,25 @@ fn a_business_prompts_directory_must_be_complete_and_well_formed() {
     let found = issues(&with_dir(dir.path()));
     assert!(found[0].message.contains("fields.toml"), "{found:#?}");
 }
+
+#[test]
+fn provider_call_control_settings_are_validated() {
+    let good = base()
+        + "\n[providers.twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\napi_base = \"http://127.0.0.1:9000/\"\n";
+    let c = config::parse(&good, "agent.toml").unwrap().config;
+    let t = c.provider("twilio");
+    assert_eq!(
+        t.account_sid.as_deref(),
+        Some("AC0123456789abcdef0123456789abcdef")
+    );
+    assert_eq!(t.api_base.as_deref(), Some("http://127.0.0.1:9000"));
+    let bad =
+        base() + "\n[providers.twilio]\naccount_sid = \"AC123\"\napi_base = \"api.twilio.com\"\n";
+    let found = issues(&bad);
+    let fields: Vec<_> = found.iter().map(|i| i.field.as_str()).collect();
+    assert!(
+        fields.contains(&"providers.twilio.account_sid"),
+        "{found:#?}"
+    );
+    assert!(fields.contains(&"providers.twilio.api_base"), "{found:#?}");
+}

@@ -59,6 +59,27 @@ pub fn dial(number: &str, whisper_url: Option<&str>) -> String {
     )
 }
 
+/// Bridges the caller to `number` through the REST API's `Twiml`: `action` receives `DialCallStatus`
+/// (completed, busy, no-answer, failed, canceled), so a transfer nobody takes comes back to us; `timeout`
+/// is how long it rings.
+pub fn dial_with_outcome(
+    number: &str,
+    whisper_url: Option<&str>,
+    action_url: &str,
+    caller_id: &str,
+    timeout_s: u32,
+) -> String {
+    let url = whisper_url
+        .map(|u| format!(" url=\"{}\"", attr(u)))
+        .unwrap_or_default();
+    format!(
+        "{HEAD}<Response><Dial callerId=\"{}\" timeout=\"{timeout_s}\" action=\"{}\"><Number{url}>{}</Number></Dial></Response>",
+        attr(caller_id),
+        attr(action_url),
+        attr(number)
+    )
+}
+
 /// Speaks `text` (to whoever is on the leg that runs it).
 pub fn say(text: &str) -> String {
     format!("{HEAD}<Response><Say>{}</Say></Response>", attr(text))
@@ -86,6 +107,24 @@ mod tests {
              <Parameter name=\"from\" value=\"+15550142000\"/>\
              <Parameter name=\"note\" value=\"a &quot;b&quot; &amp; &lt;c&gt;\"/>\
              </Stream></Connect></Response>"
+        );
+    }
+
+    #[test]
+    fn dial_with_outcome_reports_to_the_action_url() {
+        let x = dial_with_outcome(
+            "+15550100001",
+            Some("https://h/twilio/whisper/CA1?a=1&b=2"),
+            "https://h/twilio/dial-result/CA1",
+            "+15550100000",
+            20,
+        );
+        assert!(x.contains(r#"<Dial callerId="+15550100000" timeout="20" action="https://h/twilio/dial-result/CA1">"#), "{x}");
+        assert!(
+            x.contains(
+                r#"<Number url="https://h/twilio/whisper/CA1?a=1&amp;b=2">+15550100001</Number>"#
+            ),
+            "{x}"
         );
     }
 
