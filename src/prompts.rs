@@ -22,7 +22,7 @@ const ES_FIELDS: &str = include_str!("../prompts/es/fields.toml");
 /// Languages whose dialog (what the agent says and how answers are understood) ships with the binary.
 pub const DIALOG_LANGUAGES: [&str; 2] = ["en", "es"];
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PromptError {
     #[error("no prompts for language {0:?} (available: en)")]
     Language(String),

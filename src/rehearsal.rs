@@ -107,6 +107,7 @@ pub async fn rehearse(
     let mut spoke_since_turn = false;
     let mut agent_done_at = 0u64;
     let mut waiting_since = 0u64;
+    let mut caller_gone = false;
     let mut events = vec![Event::Answered { t_ms: 0 }];
     let mut t = 0u64;
     loop {
@@ -146,7 +147,7 @@ pub async fn rehearse(
             }
         }
         let agent_quiet = playing.is_empty();
-        if agent_quiet && (out.agent_hung_up || call.is_finished()) {
+        if caller_gone || (agent_quiet && (out.agent_hung_up || call.is_finished())) {
             break;
         }
         // The caller's side: take the next turn once the agent has spoken and finished.
@@ -174,20 +175,10 @@ pub async fn rehearse(
                 }
                 Some(Turn::Silent(ms)) => silent_until = t + ms,
                 Some(Turn::HangUp) => {
-                    call.handle(Event::HungUp { t_ms: t })?;
-                    events.clear();
-                    while let Some(action) = call.poll_action() {
-                        match action {
-                            Action::Log(line) => out.lines.push(line),
-                            Action::FileTicket(draft) => {
-                                let id = store.file(&draft).await?;
-                                out.tickets.push(id);
-                                call.handle(Event::TicketFiled { t_ms: t, id })?;
-                            }
-                            _ => {}
-                        }
-                    }
-                    break;
+                    // Carried out by the drain above on the next pass, which then ends the call.
+                    events.push(Event::HungUp { t_ms: t });
+                    caller_gone = true;
+                    continue;
                 }
                 None => {}
             }

@@ -262,14 +262,19 @@ impl Dialog {
         self.advance(ctx, vec![ctx.prompts.dialog.thanks.clone()])
     }
 
+    /// Retries are used up: what was heard is kept for staff, marked unparsed, and the dialog moves on.
+    fn give_up(&mut self, ctx: &Context<'_>, raw: &str) -> Result<Reply, PromptError> {
+        let slot = &mut self.answers[self.current];
+        slot.raw = Some(raw.to_string());
+        slot.status = FieldStatus::Unparsed;
+        self.advance(ctx, vec![ctx.prompts.dialog.gave_up.clone()])
+    }
+
     /// One more failed try: ask again, or keep what was heard and move on.
     fn failed(&mut self, ctx: &Context<'_>, raw: &str) -> Result<Reply, PromptError> {
         self.tries += 1;
         if self.tries > ctx.settings.retries {
-            let slot = &mut self.answers[self.current];
-            slot.raw = Some(raw.to_string());
-            slot.status = FieldStatus::Unparsed;
-            return self.advance(ctx, vec![ctx.prompts.dialog.gave_up.clone()]);
+            return self.give_up(ctx, raw);
         }
         let again = self.prompt(ctx)?;
         Ok(Reply {
@@ -315,10 +320,7 @@ impl Dialog {
                 self.step = Step::Asking;
                 self.tries += 1;
                 if self.tries > ctx.settings.retries {
-                    let slot = &mut self.answers[self.current];
-                    slot.raw = Some(raw.to_string());
-                    slot.status = FieldStatus::Unparsed;
-                    return self.advance(ctx, vec![ctx.prompts.dialog.gave_up.clone()]);
+                    return self.give_up(ctx, raw);
                 }
                 self.ask_current(ctx, Vec::new())
             }

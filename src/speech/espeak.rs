@@ -67,17 +67,6 @@ impl SpeechSynth for Espeak {
             engine: ENGINE,
             reason: e.to_string(),
         })?;
-        let samples = recording
-            .channels
-            .into_iter()
-            .next()
-            .ok_or_else(|| SpeechError::Audio {
-                engine: ENGINE,
-                reason: "no audio channel".into(),
-            })?;
-        Ok(Speech {
-            rate: recording.sample_rate,
-            samples,
-        })
+        Speech::from_recording(ENGINE, recording)
     }
 }

@@ -87,18 +87,7 @@ impl HttpSpeech {
             engine: ENGINE,
             reason: format!("{} did not send a WAV: {e}", self.endpoint),
         })?;
-        let samples = recording
-            .channels
-            .into_iter()
-            .next()
-            .ok_or_else(|| SpeechError::Audio {
-                engine: ENGINE,
-                reason: "no audio channel".into(),
-            })?;
-        Ok(Speech {
-            rate: recording.sample_rate,
-            samples,
-        })
+        Speech::from_recording(ENGINE, recording)
     }
 }
 

@@ -37,6 +37,25 @@ pub struct Speech {
     pub samples: Vec<f32>,
 }
 
+impl Speech {
+    /// The first channel of a WAV an engine produced.
+    pub fn from_recording(
+        engine: &'static str,
+        recording: crate::audio::wav::Recording,
+    ) -> Result<Self, SpeechError> {
+        let rate = recording.sample_rate;
+        let samples = recording
+            .channels
+            .into_iter()
+            .next()
+            .ok_or_else(|| SpeechError::Audio {
+                engine,
+                reason: "no audio channel".into(),
+            })?;
+        Ok(Self { rate, samples })
+    }
+}
+
 /// Turns a sentence into audio. Blocking: the server calls it off the async threads.
 pub trait SpeechSynth: Send + Sync {
     fn name(&self) -> &'static str;

@@ -99,18 +99,7 @@ pub enum TimeError {
     #[error("that time has already passed")]
     Past,
     #[error(transparent)]
-    Prompt(#[from] PromptErrorText),
-}
-
-/// A prompt template that could not be filled (kept as text so the error stays `Clone + PartialEq`).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct PromptErrorText(String);
-
-impl From<PromptError> for TimeError {
-    fn from(e: PromptError) -> Self {
-        TimeError::Prompt(PromptErrorText(e.to_string()))
-    }
+    Prompt(#[from] PromptError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
