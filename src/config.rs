@@ -154,9 +154,59 @@ pub struct Agent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Escalation {
+    /// The first place escalated calls go (the first target without topics).
     pub transfer_number: Option<String>,
+    /// Every place escalated calls may go, in the order they are tried (`transfer_number` first).
+    pub targets: Vec<TransferTarget>,
     pub contextual_summary: bool,
     pub mandatory_topics: Vec<MandatoryTopic>,
+    /// How long each target rings before the next is tried.
+    pub ring_seconds: u32,
+    /// When people take transfers (`[escalation.hours]`, in `agent.timezone`); `None`: always.
+    pub hours: Option<crate::call::hours::BusinessHours>,
+}
+
+/// One place an escalated call may be transferred to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransferTarget {
+    pub number: String,
+    /// Who answers there ("Billing desk"), for logs and tickets.
+    pub name: Option<String>,
+    /// Escalation topic ids this target takes first; empty: any topic, after the topic's own targets.
+    pub topics: Vec<String>,
+}
+
+/// The numbers to try for `topic`, in order: the targets that name it, then the general ones.
+pub fn transfer_targets(targets: &[TransferTarget], topic: &str) -> Vec<String> {
+    let own = targets.iter().filter(|t| t.topics.iter().any(|x| x == topic));
+    let general = targets.iter().filter(|t| t.topics.is_empty());
+    let mut numbers: Vec<String> = Vec::new();
+    for t in own.chain(general) {
+        if !numbers.contains(&t.number) {
+            numbers.push(t.number.clone());
+        }
+    }
+    numbers
+}
+
+/// `[summary]`: who writes the contextual summary spoken to the person who takes a transfer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum SummarySettings {
+    /// From the transcript, the topic and its evidence, the answers and the caller's mood, by template.
+    #[default]
+    Template,
+    /// An OpenAI-compatible chat endpoint, within `timeout_ms`; the template's summary otherwise.
+    Llm(LlmSummary),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmSummary {
+    /// Base URL (`https://api.openai.com`): `/v1/chat/completions` is appended.
+    pub url: String,
+    pub model: String,
+    pub api_key: Option<String>,
+    /// The whole budget: past it, the template's summary is used.
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -187,6 +237,7 @@ pub struct AgentConfig {
     pub asr: AsrSettings,
     pub matching: MatchingSettings,
     pub server: ServerSettings,
+    pub summary: SummarySettings,
     /// Per provider name (`twilio`, `telnyx`, ...).
     pub providers: BTreeMap<String, ProviderSettings>,
     pub speech: SpeechSettings,
@@ -229,6 +280,10 @@ pub struct ProviderSettings {
     pub account_sid: Option<String>,
     /// The provider's REST API base URL (default: the provider's own), for tests and staging.
     pub api_base: Option<String>,
+    /// Telnyx: the API key (Bearer). Vonage: a JWT for the application (Bearer).
+    pub api_key: Option<String>,
+    /// Plivo: the auth ID (HTTP Basic with `auth_token`).
+    pub auth_id: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -378,6 +433,54 @@ struct Raw {
     providers: Option<Spanned<BTreeMap<String, RawProvider>>>,
     #[serde(default)]
     speech: Option<Spanned<RawSpeech>>,
+    #[serde(default)]
+    summary: Option<Spanned<RawSummary>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSummary {
+    #[serde(default)]
+    engine: Option<Spanned<String>>,
+    #[serde(default)]
+    url: Option<Spanned<String>>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    api_key: Option<Spanned<String>>,
+    #[serde(default)]
+    timeout_ms: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    number: Spanned<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    topics: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHours {
+    #[serde(default)]
+    mon: Option<Spanned<String>>,
+    #[serde(default)]
+    tue: Option<Spanned<String>>,
+    #[serde(default)]
+    wed: Option<Spanned<String>>,
+    #[serde(default)]
+    thu: Option<Spanned<String>>,
+    #[serde(default)]
+    fri: Option<Spanned<String>>,
+    #[serde(default)]
+    sat: Option<Spanned<String>>,
+    #[serde(default)]
+    sun: Option<Spanned<String>>,
+    #[serde(default)]
+    closed: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -408,6 +511,10 @@ struct RawProvider {
     account_sid: Option<Spanned<String>>,
     #[serde(default)]
     api_base: Option<Spanned<String>>,
+    #[serde(default)]
+    api_key: Option<Spanned<String>>,
+    #[serde(default)]
+    auth_id: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -448,6 +555,12 @@ struct RawEscalation {
     contextual_summary: bool,
     #[serde(default)]
     mandatory_topics: Vec<Spanned<toml::Value>>,
+    #[serde(default)]
+    targets: Vec<Spanned<RawTarget>>,
+    #[serde(default)]
+    ring_seconds: Option<Spanned<i64>>,
+    #[serde(default)]
+    hours: Option<Spanned<RawHours>>,
 }
 
 fn yes() -> bool {
@@ -499,6 +612,112 @@ struct RawTickets {
 }
 
 // ------------------------------------------------------------------------------------------ validation
+
+/// How long a transfer target rings before the next is tried, unless `ring_seconds` says otherwise.
+const DEFAULT_RING_SECONDS: u32 = 20;
+
+/// `[escalation.hours]`: one window list per weekday and the closed dates.
+fn business_hours(
+    f: &mut Findings<'_>,
+    raw: Spanned<RawHours>,
+) -> crate::call::hours::BusinessHours {
+    use crate::call::hours::{parse_windows, BusinessHours, DAYS};
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let mut hours = BusinessHours::default();
+    let days = [raw.mon, raw.tue, raw.wed, raw.thu, raw.fri, raw.sat, raw.sun];
+    for (i, day) in days.into_iter().enumerate() {
+        let Some(day) = day else { continue };
+        match parse_windows(day.get_ref()) {
+            Ok(w) => hours.week[i] = w,
+            Err(e) => f.error(&format!("escalation.hours.{}", DAYS[i]), day.span(), e),
+        }
+    }
+    for date in raw.closed {
+        match chrono::NaiveDate::parse_from_str(date.get_ref().trim(), "%Y-%m-%d") {
+            Ok(d) => hours.closed.push(d),
+            Err(_) => f.error(
+                "escalation.hours.closed",
+                date.span(),
+                format!("{:?} is not a date such as \"2026-12-25\"", date.get_ref()),
+            ),
+        }
+    }
+    if hours.week.iter().all(Vec::is_empty) {
+        f.error(
+            "escalation.hours",
+            span,
+            "no day has opening hours: every escalation would become a callback; remove [escalation.hours] if transfers are always taken",
+        );
+    }
+    hours
+}
+
+/// Checks `[summary]`.
+fn summary_settings(f: &mut Findings<'_>, raw: Option<Spanned<RawSummary>>) -> SummarySettings {
+    let Some(raw) = raw else {
+        return SummarySettings::Template;
+    };
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let engine = raw
+        .engine
+        .as_ref()
+        .map_or("template".to_string(), |e| e.get_ref().trim().to_string());
+    match engine.as_str() {
+        "template" => SummarySettings::Template,
+        "llm" => {
+            let Some(url) = raw.url else {
+                f.error(
+                    "summary.url",
+                    span,
+                    "engine = \"llm\" needs the url of an OpenAI-compatible endpoint",
+                );
+                return SummarySettings::Template;
+            };
+            let base = url.get_ref().trim().trim_end_matches('/').to_string();
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                f.error(
+                    "summary.url",
+                    url.span(),
+                    format!("{:?} is not an http(s) URL", url.get_ref()),
+                );
+            }
+            let timeout_ms = match raw.timeout_ms {
+                None => 1_500,
+                Some(t) => match u64::try_from(*t.get_ref()) {
+                    Ok(ms) if (100..=10_000).contains(&ms) => ms,
+                    _ => {
+                        f.error(
+                            "summary.timeout_ms",
+                            t.span(),
+                            format!(
+                                "{} is out of range 100..=10000: the caller waits for it",
+                                t.get_ref()
+                            ),
+                        );
+                        1_500
+                    }
+                },
+            };
+            SummarySettings::Llm(LlmSummary {
+                url: base,
+                model: raw.model.unwrap_or_else(|| "gpt-4o-mini".into()),
+                api_key: secret(f, "summary.api_key", raw.api_key),
+                timeout_ms,
+            })
+        }
+        other => {
+            let place = raw.engine.map_or(span, |e| e.span());
+            f.error(
+                "summary.engine",
+                place,
+                format!("unknown summary engine {other:?}; known: template, llm"),
+            );
+            SummarySettings::Template
+        }
+    }
+}
 
 /// Checks `[server]`; anything wrong is an error at its place, and the default stands in for it.
 fn server_settings(raw: Option<RawServer>, f: &mut Findings<'_>) -> ServerSettings {
@@ -651,6 +870,8 @@ fn provider_settings(
                 None
             }
         });
+        let api_key = secret(f, &format!("providers.{name}.api_key"), p.api_key);
+        let auth_id = secret(f, &format!("providers.{name}.auth_id"), p.auth_id);
         out.insert(
             name,
             ProviderSettings {
@@ -658,6 +879,8 @@ fn provider_settings(
                 stream_token,
                 account_sid,
                 api_base,
+                api_key,
+                auth_id,
             },
         );
     }
@@ -844,56 +1067,103 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     let support_span = raw.agent.support.span();
 
     // [escalation]
-    let (transfer_number, contextual_summary, esc_topics_raw, esc_span) = match raw.escalation {
+    let (escalation_raw, esc_span) = match raw.escalation {
         Some(e) => {
             let span = e.span();
-            let e = e.into_inner();
-            (
+            (Some(e.into_inner()), span)
+        }
+        None => (None, 0..0),
+    };
+    let (transfer_number, contextual_summary, esc_topics_raw, targets_raw, ring_raw, hours_raw) =
+        match escalation_raw {
+            Some(e) => (
                 e.transfer_number,
                 e.contextual_summary,
                 e.mandatory_topics,
-                span,
-            )
+                e.targets,
+                e.ring_seconds,
+                e.hours,
+            ),
+            None => (None, true, Vec::new(), Vec::new(), None, None),
+        };
+    let transfer_number_checked = |f: &mut Findings<'_>, field: &str, t: &Spanned<String>| {
+        let number = t.get_ref().trim().to_string();
+        if !is_e164(&number) {
+            f.error(
+                field,
+                t.span(),
+                format!("{number:?} is not an E.164 number (+, country code, number: 7 to 15 digits)"),
+            );
+        } else if number == phone {
+            f.error(
+                field,
+                t.span(),
+                format!("{number} is the agent's own number (agent.phone_number): a transfer would ring the agent and the caller would be lost"),
+            );
         }
-        None => (None, true, Vec::new(), 0..0),
+        number
     };
-    let transfer_number = match transfer_number {
-        Some(t) => {
-            let number = t.get_ref().trim().to_string();
-            if !is_e164(&number) {
-                f.error(
-                    "escalation.transfer_number",
-                    t.span(),
-                    format!("{number:?} is not an E.164 number (+, country code, number: 7 to 15 digits)"),
-                );
-            } else if number == phone {
-                f.error(
-                    "escalation.transfer_number",
-                    t.span(),
-                    format!("{number} is the agent's own number (agent.phone_number): a transfer would ring the agent and the caller would be lost"),
-                );
-            }
-            Some(number)
+    let transfer_number =
+        transfer_number.map(|t| transfer_number_checked(&mut f, "escalation.transfer_number", &t));
+    let mut targets: Vec<TransferTarget> = transfer_number
+        .iter()
+        .map(|n| TransferTarget {
+            number: n.clone(),
+            name: None,
+            topics: Vec::new(),
+        })
+        .collect();
+    let mut target_topics = Vec::new();
+    for (i, t) in targets_raw.into_iter().enumerate() {
+        let t = t.into_inner();
+        let field = format!("escalation.targets[{i}]");
+        let number = transfer_number_checked(&mut f, &format!("{field}.number"), &t.number);
+        for topic in &t.topics {
+            target_topics.push((format!("{field}.topics"), topic.clone()));
         }
-        None => {
-            if matches!(support, SupportMode::Escalate | SupportMode::Decide) {
-                let span = if esc_span.is_empty() {
-                    support_span.clone()
-                } else {
-                    esc_span.clone()
-                };
+        targets.push(TransferTarget {
+            number,
+            name: t.name.filter(|n| !n.trim().is_empty()),
+            topics: t.topics.into_iter().map(|t| t.into_inner()).collect(),
+        });
+    }
+    if targets.is_empty() && matches!(support, SupportMode::Escalate | SupportMode::Decide) {
+        let span = if esc_span.is_empty() {
+            support_span.clone()
+        } else {
+            esc_span.clone()
+        };
+        f.error(
+            "escalation.transfer_number",
+            span,
+            format!(
+                "support = \"{}\" escalates calls but no transfer_number (or targets) is set: escalated callers would have nowhere to go",
+                support.as_str()
+            ),
+        );
+    }
+    let transfer_number = transfer_number.or_else(|| {
+        targets
+            .iter()
+            .find(|t| t.topics.is_empty())
+            .or(targets.first())
+            .map(|t| t.number.clone())
+    });
+    let ring_seconds = match ring_raw {
+        None => DEFAULT_RING_SECONDS,
+        Some(r) => match u32::try_from(*r.get_ref()) {
+            Ok(secs) if (5..=120).contains(&secs) => secs,
+            _ => {
                 f.error(
-                    "escalation.transfer_number",
-                    span,
-                    format!(
-                        "support = \"{}\" escalates calls but no transfer_number is set: escalated callers would have nowhere to go",
-                        support.as_str()
-                    ),
+                    "escalation.ring_seconds",
+                    r.span(),
+                    format!("{} is out of range 5..=120", r.get_ref()),
                 );
+                DEFAULT_RING_SECONDS
             }
-            None
-        }
+        },
     };
+    let hours = hours_raw.map(|h| business_hours(&mut f, h));
 
     let mut seen_ids: HashMap<String, (String, usize, usize)> = HashMap::new();
     let escalation_topics = topics(
@@ -903,6 +1173,24 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
         esc_topics_raw,
         TopicKind::Escalation,
     );
+
+    for (field, topic) in target_topics {
+        if !escalation_topics.iter().any(|t| &t.id == topic.get_ref()) {
+            f.error(
+                &field,
+                topic.span(),
+                format!(
+                    "{:?} is not an escalation topic id; known: {}",
+                    topic.get_ref(),
+                    escalation_topics
+                        .iter()
+                        .map(|t| t.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
 
     // [callback]
     let mut dialog = DialogSettings::default();
@@ -961,6 +1249,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     });
 
     let speech = speech_settings(&mut f, raw.speech);
+    let summary = summary_settings(&mut f, raw.summary);
 
     let tickets_database = match raw.tickets {
         Some(t) if t.database.get_ref().trim().is_empty() => {
@@ -1095,8 +1384,11 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             },
             escalation: Escalation {
                 transfer_number,
+                targets,
                 contextual_summary,
                 mandatory_topics: escalation_topics,
+                ring_seconds,
+                hours,
             },
             callback: Callback {
                 extra_fields,
@@ -1111,6 +1403,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             server,
             providers,
             speech,
+            summary,
         },
         warnings: f.warnings,
     })

@@ -48,7 +48,22 @@ pub enum CallEvent {
     },
     Transfer {
         to: String,
+        /// Tried in order when nobody answers at `to`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fallbacks: Vec<String>,
         summary: Option<String>,
+    },
+    /// The provider was asked to ring `to` (live calls; `attempt` counts from 1). `wall_ms`: time since the
+    /// decision to escalate.
+    Dial {
+        to: String,
+        attempt: u32,
+        provider: String,
+    },
+    /// How the transfer ended: `bridged`, or why nobody took it (busy, no-answer, failed, canceled,
+    /// unavailable: ...); a failed one goes back to the agent.
+    TransferOutcome {
+        outcome: String,
     },
     Ticket {
         id: i64,
@@ -110,6 +125,12 @@ impl EventLine {
         )
     }
 
+    /// With `wall_ms` set.
+    pub fn with_wall(mut self, wall_ms: u64) -> Self {
+        self.wall_ms = Some(wall_ms);
+        self
+    }
+
     /// The human-readable timeline form.
     pub fn human(&self) -> String {
         let t = format!(
@@ -141,10 +162,29 @@ impl EventLine {
                 decision, reason, ..
             } => format!("decision  {} - {reason}", decision_word(*decision)),
             CallEvent::Say { text } => format!("agent says \"{text}\""),
-            CallEvent::Transfer { to, summary } => match summary {
-                Some(s) => format!("transfer  to {to}; summary for whoever answers: \"{s}\""),
-                None => format!("transfer  to {to}"),
-            },
+            CallEvent::Transfer {
+                to,
+                fallbacks,
+                summary,
+            } => {
+                let then = if fallbacks.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (then {})", fallbacks.join(", "))
+                };
+                match summary {
+                    Some(s) => {
+                        format!("transfer  to {to}{then}; summary for whoever answers: \"{s}\"")
+                    }
+                    None => format!("transfer  to {to}{then}"),
+                }
+            }
+            CallEvent::Dial {
+                to,
+                attempt,
+                provider,
+            } => format!("dial      {to} through {provider} (attempt {attempt})"),
+            CallEvent::TransferOutcome { outcome } => format!("transfer  outcome: {outcome}"),
             CallEvent::Ticket { id, kind } => format!("ticket    #{id} filed ({})", kind.as_str()),
             CallEvent::Played { text } => format!("played    \"{text}\""),
             CallEvent::SayFailed { text, reason } => {

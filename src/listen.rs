@@ -84,6 +84,14 @@ impl Ears {
         })
     }
 
+    /// Starts this call's clock at `t_ms`: a call that comes back on a new stream (a transfer nobody
+    /// took) goes on at the call time it had, so its events never go backwards.
+    pub fn start_at(&mut self, t_ms: u64) {
+        self.processed = t_ms * SAMPLES_PER_MS;
+        self.history.clear();
+        self.history_start = self.processed;
+    }
+
     /// Call time of everything the VAD has seen, in ms.
     pub fn heard_ms(&self) -> u64 {
         self.processed / SAMPLES_PER_MS

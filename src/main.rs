@@ -680,6 +680,19 @@ async fn serve(
     eprintln!("speech: {}", synth.name());
     let speech = PromptCache::new(synth);
     let workers = pool.size();
+    // Transfers that were pending or ringing when the server last stopped can no longer be followed.
+    let interrupted = store
+        .interrupt_unfinished_transfers(
+            "The server stopped before this transfer's outcome was known; call the caller back.",
+        )
+        .await?;
+    if !interrupted.is_empty() {
+        eprintln!(
+            "warning: {} transfer(s) interrupted by the last shutdown, marked on tickets {:?}",
+            interrupted.len(),
+            interrupted
+        );
+    }
     let state = server::Shared::new(engines, pool, speech, store)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

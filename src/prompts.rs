@@ -47,6 +47,20 @@ pub struct EscalationPrompts {
     pub announce: String,
     pub summary: String,
     pub summary_earlier: String,
+    /// `{facts}`: what the caller already told the agent.
+    pub summary_facts: String,
+    /// The summary's `{mood}` when the caller sounds unhappy.
+    pub upset: String,
+    /// Words and phrases that make a caller sound unhappy.
+    pub upset_words: Vec<String>,
+    /// Said when nobody took the transfer, before the callback questions.
+    pub failed: String,
+    /// Said outside business hours instead of transferring: `{when}`.
+    pub after_hours: String,
+    /// Callback ticket note of a failed transfer: `{outcome}`, `{ticket}`.
+    pub failed_note: String,
+    /// Callback ticket note of an escalation outside business hours: `{when}`.
+    pub after_hours_note: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,8 +166,34 @@ impl Prompts {
             (
                 "escalation.summary",
                 &p.escalation.summary,
-                &["caller", "topic", "evidence"],
+                &["caller", "topic", "evidence", "mood"],
                 &["topic"],
+            ),
+            (
+                "escalation.summary_facts",
+                &p.escalation.summary_facts,
+                &["facts"],
+                &["facts"],
+            ),
+            ("escalation.upset", &p.escalation.upset, none, none),
+            ("escalation.failed", &p.escalation.failed, none, none),
+            (
+                "escalation.after_hours",
+                &p.escalation.after_hours,
+                &["when"],
+                &["when"],
+            ),
+            (
+                "escalation.failed_note",
+                &p.escalation.failed_note,
+                &["outcome", "ticket"],
+                none,
+            ),
+            (
+                "escalation.after_hours_note",
+                &p.escalation.after_hours_note,
+                &["when"],
+                none,
             ),
             (
                 "escalation.summary_earlier",
@@ -232,7 +272,7 @@ impl Prompts {
             ("time.noon", &p.time.noon, none, none),
             ("time.midnight", &p.time.midnight, none, none),
             ("caller.unknown", &p.caller.unknown, none, none),
-            ("caller.known", &p.caller.known, &["number"], &["number"]),
+            ("caller.known", &p.caller.known, &["number", "last_digits"], none),
         ]
     }
 
@@ -287,6 +327,7 @@ impl Prompts {
             &self.call.greeting,
             &self.call.goodbye,
             &self.escalation.announce,
+            &self.escalation.failed,
             &self.callback.intro,
             &self.callback.promise,
             &self.dialog.thanks,

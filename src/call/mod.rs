@@ -11,6 +11,7 @@
 
 pub mod dialog;
 pub mod extract;
+pub mod hours;
 pub mod policy;
 pub mod summary;
 
@@ -19,7 +20,7 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::config::{AgentConfig, CallbackField, DialogSettings, SupportMode};
+use crate::config::{AgentConfig, CallbackField, DialogSettings, SupportMode, TransferTarget};
 use crate::events::{CallEvent, Decision, EventLine};
 use crate::prompts::{fill, FieldWords, Language, PromptError, Prompts};
 use crate::tickets::{FieldValue, TicketDraft, TicketKind};
@@ -42,7 +43,10 @@ pub struct CallSetup {
     /// The caller's number, when the provider or the user gave it.
     pub caller: Option<String>,
     pub support: SupportMode,
-    pub transfer_number: Option<String>,
+    /// Where escalated calls go, in the order they are tried (see [`crate::config::Escalation`]).
+    pub targets: Vec<TransferTarget>,
+    /// When people take transfers; outside them an escalation becomes a callback.
+    pub hours: Option<hours::BusinessHours>,
     pub contextual_summary: bool,
     pub extra_fields: Vec<CallbackField>,
     /// Every topic the matcher may report (to quote a topic's text in summaries).
@@ -74,7 +78,8 @@ impl CallSetup {
             call_id,
             caller,
             support: config.agent.support,
-            transfer_number: config.escalation.transfer_number.clone(),
+            targets: config.escalation.targets.clone(),
+            hours: config.escalation.hours.clone(),
             contextual_summary: config.escalation.contextual_summary,
             extra_fields: config.callback.extra_fields.clone(),
             topics,
@@ -131,6 +136,16 @@ pub enum Event {
     HungUp {
         t_ms: u64,
     },
+    /// The transfer asked for by the last [`Action::Transfer`] reached a person.
+    TransferBridged {
+        t_ms: u64,
+    },
+    /// Nobody took the transfer (`outcome`: busy, no-answer, failed, canceled, or why the provider could
+    /// not be asked): the caller is back with the agent, which offers a callback.
+    TransferFailed {
+        t_ms: u64,
+        outcome: String,
+    },
     /// Time passes with nothing else happening (live calls send it every few tens of milliseconds): the
     /// dialog's silence and keypad timeouts are measured on it.
     Tick {
@@ -166,8 +181,15 @@ pub enum Action {
     Log(EventLine),
     /// Speak to the caller.
     Say { text: String },
-    /// Transfer the call; `summary` is spoken to whoever answers.
-    Transfer { to: String, summary: Option<String> },
+    /// Transfer the call to `to`, then to each of `fallbacks` while nobody answers; `summary` is spoken to
+    /// whoever answers. `ticket` is the escalation ticket already written for it. Report the outcome with
+    /// [`Event::TransferBridged`] or [`Event::TransferFailed`].
+    Transfer {
+        to: String,
+        fallbacks: Vec<String>,
+        summary: Option<String>,
+        ticket: Option<i64>,
+    },
     /// Write a ticket, then report [`Event::TicketFiled`].
     FileTicket(TicketDraft),
     /// The caller is talking over the agent: stop playing and drop what is queued, then report
@@ -195,6 +217,11 @@ enum Phase {
     },
     /// Flagged and filed: still listening, escalation topics may still transfer.
     Flagged,
+    /// A live transfer is under way: the agent waits for its outcome.
+    Transferring {
+        hit: Box<TopicHit>,
+        ticket: Option<i64>,
+    },
     /// Transferred: the agent's part of the call is over.
     Transferred,
     Ended,
@@ -206,6 +233,8 @@ pub enum CallError {
     Prompt(#[from] PromptError),
     #[error("escalation to nowhere: no transfer number is configured")]
     NoTransferNumber,
+    #[error(transparent)]
+    Time(#[from] extract::when::TimeError),
 }
 
 /// One call's state machine.
@@ -252,9 +281,17 @@ impl Call {
         self.actions.pop_front()
     }
 
-    /// True once the agent's part of the call is over (transferred or hung up).
+    /// True once the agent's part of the call is over (transferring, transferred or hung up).
     pub fn is_finished(&self) -> bool {
-        matches!(self.phase, Phase::Transferred | Phase::Ended)
+        matches!(
+            self.phase,
+            Phase::Transferring { .. } | Phase::Transferred | Phase::Ended
+        )
+    }
+
+    /// True while a transfer's outcome is awaited.
+    pub fn is_transferring(&self) -> bool {
+        matches!(self.phase, Phase::Transferring { .. })
     }
 
     /// True while an utterance may still decide something (not asking a question, filing or finished).
@@ -294,6 +331,20 @@ impl Call {
                 self.quiet_from(t_ms);
                 return Ok(());
             }
+            Event::TransferBridged { t_ms } => {
+                if self.is_transferring() {
+                    self.log(t_ms, CallEvent::TransferOutcome { outcome: "bridged".into() });
+                    self.phase = Phase::Transferred;
+                }
+                return Ok(());
+            }
+            Event::TransferFailed { t_ms, outcome } => return self.transfer_failed(t_ms, outcome),
+            Event::HungUp { t_ms } if self.is_transferring() => {
+                // Gone while the transfer rang: still owed a callback.
+                self.transfer_failed(t_ms, "caller hung up".into())?;
+                self.hung_up(t_ms);
+                return Ok(());
+            }
             _ => {}
         }
         // After a transfer or the hang-up the agent hears nothing more (a pending ticket is still
@@ -325,7 +376,11 @@ impl Call {
             Event::Dtmf { t_ms, digit } => self.dtmf(t_ms, digit)?,
             Event::TicketFiled { t_ms, id } => self.ticket_filed(t_ms, id),
             Event::HungUp { t_ms } => self.hung_up(t_ms),
-            Event::PromptPlayed { .. } | Event::PromptFailed { .. } | Event::PromptsCut { .. } => {}
+            Event::PromptPlayed { .. }
+            | Event::PromptFailed { .. }
+            | Event::PromptsCut { .. }
+            | Event::TransferBridged { .. }
+            | Event::TransferFailed { .. } => {}
         }
         Ok(())
     }
@@ -387,8 +442,14 @@ impl Call {
     fn event_of(action: &Action) -> Option<CallEvent> {
         match action {
             Action::Say { text } => Some(CallEvent::Say { text: text.clone() }),
-            Action::Transfer { to, summary } => Some(CallEvent::Transfer {
+            Action::Transfer {
+                to,
+                fallbacks,
+                summary,
+                ..
+            } => Some(CallEvent::Transfer {
                 to: to.clone(),
+                fallbacks: fallbacks.clone(),
                 summary: summary.clone(),
             }),
             Action::Log(_) | Action::FileTicket(_) | Action::StopSpeaking | Action::HangUp => None,
@@ -483,7 +544,7 @@ impl Call {
             },
         );
         match (verdict.decision, verdict.hit) {
-            (Decision::Escalate, Some(hit)) => self.escalate(&hit)?,
+            (Decision::Escalate, Some(hit)) => self.escalate(t_ms, &hit)?,
             (Decision::Flag, Some(hit)) => self.flag(t_ms, &hit)?,
             _ => {}
         }
@@ -522,12 +583,21 @@ impl Call {
             .skip(1)
             .map(|t| t.text.as_str())
             .next();
+        let fields = match &self.phase {
+            Phase::AskingFields { dialog, .. } => dialog.fields(),
+            _ => Vec::new(),
+        };
+        let transcript: Vec<&str> = self.heard.iter().map(|t| t.text.as_str()).collect();
         summary::contextual_summary(
             &self.setup.prompts,
-            self.setup.caller.as_deref(),
-            &self.topic_text(&hit.topic),
-            &hit.evidence,
-            earlier,
+            &summary::Brief {
+                caller: self.setup.caller.as_deref(),
+                topic_text: &self.topic_text(&hit.topic),
+                evidence: &hit.evidence,
+                earlier,
+                fields: &fields,
+                transcript: &transcript.join(" "),
+            },
         )
     }
 
@@ -545,12 +615,21 @@ impl Call {
         }
     }
 
-    fn escalate(&mut self, hit: &TopicHit) -> Result<(), CallError> {
-        let to = self
-            .setup
-            .transfer_number
-            .clone()
-            .ok_or(CallError::NoTransferNumber)?;
+    /// The call time `t_ms` as a moment in the business's time zone.
+    fn moment(&self, t_ms: u64) -> DateTime<Tz> {
+        Context::at(self.setup.started_at, self.setup.timezone, t_ms)
+    }
+
+    fn escalate(&mut self, t_ms: u64, hit: &TopicHit) -> Result<(), CallError> {
+        let mut targets =
+            crate::config::transfer_targets(&self.setup.targets, &hit.topic).into_iter();
+        let to = targets.next().ok_or(CallError::NoTransferNumber)?;
+        let now = self.moment(t_ms);
+        if let Some(hours) = &self.setup.hours {
+            if !hours.is_open(self.setup.timezone, now.with_timezone(&Utc)) {
+                return self.after_hours(t_ms, hit);
+            }
+        }
         let summary = self.summary_for(hit)?;
         let mut draft = self.draft(TicketKind::Escalation, hit, summary.clone());
         if let Phase::AskingFields { dialog, .. } = &self.phase {
@@ -564,23 +643,85 @@ impl Call {
             },
             Action::Transfer {
                 to,
+                fallbacks: targets.collect(),
                 summary: self.setup.contextual_summary.then_some(summary),
+                ticket: None,
             },
         ];
-        self.file(draft, then, Phase::Transferred);
+        let after = match self.setup.hearing {
+            // Nobody dials for a recording: what the live agent would do ends with the transfer.
+            Hearing::Recording => Phase::Transferred,
+            Hearing::Live => Phase::Transferring {
+                hit: Box::new(hit.clone()),
+                ticket: None,
+            },
+        };
+        self.file(draft, then, after);
         Ok(())
     }
 
+    /// Outside business hours nobody can take the transfer: the caller is told when the team is back and
+    /// the escalation becomes a callback.
+    fn after_hours(&mut self, t_ms: u64, hit: &TopicHit) -> Result<(), CallError> {
+        let now = self.moment(t_ms);
+        let esc = &self.setup.prompts.escalation;
+        let opening = self
+            .setup
+            .hours
+            .as_ref()
+            .and_then(|h| h.next_opening(self.setup.timezone, now.with_timezone(&Utc)));
+        let when = match opening {
+            Some(at) => hours::spoken_opening(at, now, &self.setup.prompts.time)?,
+            None => self.setup.prompts.time.any.clone(),
+        };
+        let said = fill(&esc.after_hours, &[("when", &when)])?;
+        let note = fill(&esc.after_hours_note, &[("when", &when)])?;
+        self.flag_with(t_ms, hit, Some(said), Some(note))
+    }
+
+    /// Nobody took the transfer: the agent says so and offers the callback, whose ticket points back at the
+    /// escalation ticket (which the adapter updates with the attempts).
+    fn transfer_failed(&mut self, t_ms: u64, outcome: String) -> Result<(), CallError> {
+        let Phase::Transferring { hit, ticket } =
+            std::mem::replace(&mut self.phase, Phase::Listening)
+        else {
+            return Ok(());
+        };
+        self.log(t_ms, CallEvent::TransferOutcome { outcome: outcome.clone() });
+        let esc = &self.setup.prompts.escalation;
+        let ticket = ticket.map_or_else(|| "?".to_string(), |id| id.to_string());
+        let note = fill(&esc.failed_note, &[("outcome", &outcome), ("ticket", &ticket)])?;
+        let said = esc.failed.clone();
+        // A callback is owed even if one was filed before the escalation.
+        self.flagged = false;
+        self.flag_with(t_ms, &hit, Some(said), Some(note))
+    }
+
     fn flag(&mut self, t_ms: u64, hit: &TopicHit) -> Result<(), CallError> {
+        self.flag_with(t_ms, hit, None, None)
+    }
+
+    /// Flags the call: `opening` is said before the callback intro, `note` goes on the ticket.
+    fn flag_with(
+        &mut self,
+        t_ms: u64,
+        hit: &TopicHit,
+        opening: Option<String>,
+        note: Option<String>,
+    ) -> Result<(), CallError> {
         self.flagged = true;
         let summary = self.summary_for(hit)?;
         let mut draft = self.draft(TicketKind::Callback, hit, summary);
+        draft.note = note;
         draft.fields = self
             .setup
             .extra_fields
             .iter()
             .map(|f| FieldValue::missing(&f.name, &f.ask, f.kind.as_str()))
             .collect();
+        if let Some(text) = opening {
+            self.act(t_ms, Action::Say { text });
+        }
         self.act(
             t_ms,
             Action::Say {
@@ -608,7 +749,11 @@ impl Call {
                     self.act(t_ms, Action::Say { text });
                 }
                 if !draft.fields.is_empty() {
-                    draft.note = Some(self.setup.prompts.callback.not_heard.clone());
+                    let not_heard = self.setup.prompts.callback.not_heard.clone();
+                    draft.note = Some(match draft.note.take() {
+                        Some(n) => format!("{n} {not_heard}"),
+                        None => not_heard,
+                    });
                 }
                 let promise = self.setup.prompts.callback.promise.clone();
                 draft.promise = Some(promise.clone());
@@ -661,9 +806,12 @@ impl Call {
         let mut draft = *draft;
         draft.fields = dialog.fields();
         draft.transcript = self.transcript_text();
-        if note.is_some() {
+        if let Some(note) = note {
             // Nobody is left to hear a promise.
-            draft.note = note;
+            draft.note = Some(match draft.note.take() {
+                Some(first) => format!("{first} {note}"),
+                None => note,
+            });
             self.file(draft, Vec::new(), Phase::Ended);
             return;
         }
@@ -730,13 +878,22 @@ impl Call {
             return;
         };
         self.log(t_ms, CallEvent::Ticket { id, kind });
-        for action in then {
+        for mut action in then {
             if action == Action::HangUp {
                 self.log(t_ms, CallEvent::AgentHangup);
             }
+            if let Action::Transfer { ticket, .. } = &mut action {
+                *ticket = Some(id);
+            }
             self.act(t_ms, action);
         }
-        self.phase = *after;
+        self.phase = match *after {
+            Phase::Transferring { hit, .. } => Phase::Transferring {
+                hit,
+                ticket: Some(id),
+            },
+            other => other,
+        };
     }
 
     fn hung_up(&mut self, t_ms: u64) {

@@ -1,48 +1,153 @@
 //! The contextual summary spoken to whoever picks up a transfer: deterministic, from what the caller said,
-//! the topic and its evidence, short enough to hear in a few seconds.
+//! the topic and its evidence, what the caller already told the agent, and how they sound. One or two
+//! sentences, short enough to take in by ear in under 10 seconds: the caller's words are clipped to fit
+//! [`MAX_WORDS`].
 
 use crate::prompts::{fill, PromptError, Prompts};
+use crate::tickets::{FieldStatus, FieldValue};
 
-/// Longest quote of the caller kept in a summary, in words.
-const MAX_QUOTE_WORDS: usize = 30;
+/// The whole summary's budget in words: about 9 s at a calm speaking rate of 160 words a minute.
+pub const MAX_WORDS: usize = 26;
+/// The caller's decisive words always get at least this many, even when the rest is long.
+const MIN_QUOTE_WORDS: usize = 6;
 /// An earlier utterance is only worth repeating if it says something.
 const MIN_EARLIER_WORDS: usize = 4;
+/// At most this many answers are repeated, each clipped to this many words.
+const MAX_FACTS: usize = 2;
+const MAX_FACT_WORDS: usize = 6;
 
-/// Clips a quote to [`MAX_QUOTE_WORDS`] words.
-pub fn clip(text: &str) -> String {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    if words.len() <= MAX_QUOTE_WORDS {
-        return words.join(" ");
-    }
-    format!("{}...", words[..MAX_QUOTE_WORDS].join(" "))
+/// What the summary is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct Brief<'a> {
+    pub caller: Option<&'a str>,
+    pub topic_text: &'a str,
+    /// The caller's words that decided the escalation.
+    pub evidence: &'a str,
+    /// The caller's utterance before the decisive one, if any.
+    pub earlier: Option<&'a str>,
+    /// Answers the callback questions collected before the escalation.
+    pub fields: &'a [FieldValue],
+    /// Everything the caller said, to hear the mood in.
+    pub transcript: &'a str,
 }
 
-/// Builds the summary. `earlier` is the caller's previous utterance, if any.
-pub fn contextual_summary(
-    prompts: &Prompts,
-    caller: Option<&str>,
-    topic_text: &str,
-    evidence: &str,
-    earlier: Option<&str>,
-) -> Result<String, PromptError> {
-    let who = match caller {
-        Some(number) => fill(&prompts.caller.known, &[("number", number)])?,
-        None => prompts.caller.unknown.clone(),
+/// Clips `text` to `max` words, marking the cut.
+pub fn clip_to(text: &str, max: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() <= max {
+        return words.join(" ");
+    }
+    format!("{}...", words[..max].join(" "))
+}
+
+fn word_count(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
+/// True when the caller used one of the language's unhappy words or phrases.
+pub fn sounds_upset(prompts: &Prompts, transcript: &str) -> bool {
+    let said: Vec<String> = transcript
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    prompts.escalation.upset_words.iter().any(|phrase| {
+        let phrase: Vec<String> = phrase.split_whitespace().map(str::to_lowercase).collect();
+        !phrase.is_empty() && said.windows(phrase.len()).any(|w| w == phrase.as_slice())
+    })
+}
+
+/// "the caller with a number ending 42": the last two digits are what a person can take in by ear.
+fn caller_words(prompts: &Prompts, caller: Option<&str>) -> Result<String, PromptError> {
+    match caller {
+        Some(number) => {
+            let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+            let last = &digits[digits.len().saturating_sub(2)..];
+            fill(
+                &prompts.caller.known,
+                &[("number", number), ("last_digits", last)],
+            )
+        }
+        None => Ok(prompts.caller.unknown.clone()),
+    }
+}
+
+/// "Contract cancellation request" reads "contract cancellation request" mid-sentence; "VIP line" stays.
+fn mid_sentence(topic: &str) -> String {
+    let mut chars = topic.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
+            first.to_lowercase().chain(topic.chars().skip(1)).collect()
+        }
+        _ => topic.to_string(),
+    }
+}
+
+/// "reason: my router keeps dropping; callback time: tomorrow after 3 pm".
+fn facts(fields: &[FieldValue]) -> Option<String> {
+    let said: Vec<String> = fields
+        .iter()
+        .filter(|f| f.status == FieldStatus::Answered)
+        .filter_map(|f| {
+            let value = f.spoken.as_deref().or(f.value.as_deref())?;
+            Some(format!(
+                "{}: {}",
+                f.name.replace('_', " "),
+                clip_to(value, MAX_FACT_WORDS)
+            ))
+        })
+        .take(MAX_FACTS)
+        .collect();
+    (!said.is_empty()).then(|| said.join("; "))
+}
+
+/// Builds the summary.
+pub fn contextual_summary(prompts: &Prompts, brief: &Brief<'_>) -> Result<String, PromptError> {
+    let esc = &prompts.escalation;
+    let who = caller_words(prompts, brief.caller)?;
+    let mood = if sounds_upset(prompts, brief.transcript) {
+        esc.upset.as_str()
+    } else {
+        ""
     };
-    let quote = clip(evidence);
-    let mut summary = fill(
-        &prompts.escalation.summary,
+    let topic = mid_sentence(brief.topic_text);
+    let facts = match facts(brief.fields) {
+        Some(f) => fill(&esc.summary_facts, &[("facts", &f)])?,
+        None => String::new(),
+    };
+    let frame = fill(
+        &esc.summary,
         &[
             ("caller", &who),
-            ("topic", topic_text),
+            ("topic", &topic),
+            ("mood", mood),
+            ("evidence", ""),
+        ],
+    )?;
+    let room = MAX_WORDS.saturating_sub(word_count(&frame) + word_count(&facts));
+    let quote = clip_to(brief.evidence, room.max(MIN_QUOTE_WORDS));
+    let mut summary = fill(
+        &esc.summary,
+        &[
+            ("caller", &who),
+            ("topic", &topic),
+            ("mood", mood),
             ("evidence", &quote),
         ],
     )?;
-    if let Some(e) = earlier.filter(|e| e.split_whitespace().count() >= MIN_EARLIER_WORDS) {
-        summary.push_str(&fill(
-            &prompts.escalation.summary_earlier,
-            &[("earlier", &clip(e))],
-        )?);
+    summary.push_str(&facts);
+    let left = MAX_WORDS.saturating_sub(word_count(&summary));
+    let earlier = brief
+        .earlier
+        .filter(|e| facts.is_empty() && word_count(e) >= MIN_EARLIER_WORDS);
+    if let Some(e) = earlier {
+        let frame = word_count(&fill(&esc.summary_earlier, &[("earlier", "")])?);
+        if left >= frame + MIN_EARLIER_WORDS {
+            summary.push_str(&fill(
+                &esc.summary_earlier,
+                &[("earlier", &clip_to(e, left - frame))],
+            )?);
+        }
     }
     Ok(summary)
 }
@@ -52,20 +157,71 @@ mod tests {
     use super::*;
     use crate::prompts::Language;
 
+    fn brief<'a>(evidence: &'a str, fields: &'a [FieldValue], transcript: &'a str) -> Brief<'a> {
+        Brief {
+            caller: Some("+15550123442"),
+            topic_text: "Contract cancellation request",
+            evidence,
+            earlier: Some("I have been a customer for ten years"),
+            fields,
+            transcript,
+        }
+    }
+
     #[test]
     fn summary_names_caller_topic_and_words() {
         let en = Language::load("en").unwrap();
         let s = contextual_summary(
             &en.prompts,
-            Some("+15550123456"),
-            "Contract cancellation request",
-            "I want to cancel my contract",
-            Some("I have been a customer for ten years"),
+            &brief(
+                "I want to cancel my contract",
+                &[],
+                "I want to cancel my contract",
+            ),
         )
         .unwrap();
-        assert!(s.contains("+15550123456"), "{s}");
-        assert!(s.contains("Contract cancellation request"), "{s}");
-        assert!(s.contains("I want to cancel my contract"), "{s}");
-        assert!(s.contains("ten years"), "{s}");
+        assert_eq!(
+            s,
+            "The caller with a number ending 42 is calling about contract cancellation request: \
+             \"I want to cancel my contract\" Earlier: \"I have been a customer for ten years\""
+        );
+    }
+
+    #[test]
+    fn summary_carries_answers_and_mood_and_stays_short() {
+        let en = Language::load("en").unwrap();
+        let mut reason = FieldValue::missing("reason", "Why?", "text");
+        reason.value = Some("my router keeps dropping the connection every single evening".into());
+        reason.status = FieldStatus::Answered;
+        let mut when = FieldValue::missing("callback_time", "When?", "datetime");
+        when.value = Some("2026-12-03T15:00:00-05:00".into());
+        when.spoken = Some("tomorrow after 3 pm".into());
+        when.status = FieldStatus::Answered;
+        let skipped = FieldValue::missing("alt_phone", "Other number?", "phone");
+        let long = "this is ridiculous I have called five times this week and nobody ever fixes anything \
+                    so I want to cancel my contract right now and get a refund for March";
+        let fields = [reason, when, skipped];
+        let s = contextual_summary(&en.prompts, &brief(long, &fields, long)).unwrap();
+        assert!(s.contains("and sounds upset"), "{s}");
+        assert!(
+            s.contains("reason: my router keeps dropping the connection every..."),
+            "{s}"
+        );
+        assert!(s.contains("callback time: tomorrow after 3 pm"), "{s}");
+        assert!(!s.contains("alt phone"), "{s}");
+        assert!(!s.contains("Earlier"), "facts leave no room: {s}");
+        assert!(word_count(&s) <= MAX_WORDS + MIN_QUOTE_WORDS, "{s}");
+        // Two sentences: who, what and the quote; then what they told us.
+        let (first, second) = s.split_once("\" They told us").expect("facts follow the quote");
+        assert!(!first.contains(". ") && second.ends_with('.'), "{s}");
+    }
+
+    #[test]
+    fn mood_is_heard_in_whole_words() {
+        let en = Language::load("en").unwrap();
+        assert!(sounds_upset(&en.prompts, "I am really fed up with this"));
+        assert!(sounds_upset(&en.prompts, "It's UNACCEPTABLE."));
+        assert!(!sounds_upset(&en.prompts, "I want to cancel, thanks"));
+        assert!(!sounds_upset(&en.prompts, "the angryness"), "not a word");
     }
 }

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::{ControlError, Patience};
+use super::{send, Body, ControlError, Credentials, Patience};
 
 const PROVIDER: &str = "twilio";
 /// Twilio's API host; `[providers.twilio] api_base` points elsewhere for tests and staging.
@@ -32,12 +32,6 @@ pub struct ApiRequest {
 pub struct CallResource {
     pub sid: String,
     pub status: String,
-}
-
-#[derive(Deserialize)]
-struct ApiErrorBody {
-    code: Option<i64>,
-    message: Option<String>,
 }
 
 /// Whether `sid` is a Twilio SID with the two-letter `prefix` (`AC` account, `CA` call): 34 characters,
@@ -78,13 +72,7 @@ impl TwilioCalls {
                 value: account_sid.to_string(),
             });
         }
-        let client = reqwest::Client::builder()
-            .timeout(patience.timeout)
-            .build()
-            .map_err(|e| ControlError::Invalid {
-                what: "HTTP client",
-                value: e.to_string(),
-            })?;
+        let client = super::client(patience)?;
         Ok(Self {
             client,
             api_base: api_base.trim_end_matches('/').to_string(),
@@ -123,62 +111,24 @@ impl TwilioCalls {
     ) -> Result<CallResource, ControlError> {
         let request = self.request(call_sid, update)?;
         let url = format!("{}{}", self.api_base, request.path);
-        let mut last = String::new();
-        let mut wait = self.patience.backoff;
-        for attempt in 1..=self.patience.attempts.max(1) {
-            if attempt > 1 {
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-            }
-            let sent = self
-                .client
-                .post(&url)
-                .basic_auth(&self.account_sid, Some(&self.auth_token))
-                .form(&request.form)
-                .send()
-                .await;
-            let response = match sent {
-                Ok(r) => r,
-                Err(e) => {
-                    last = if e.is_timeout() {
-                        format!("no answer within {} ms", self.patience.timeout.as_millis())
-                    } else {
-                        format!("cannot connect: {e}")
-                    };
-                    continue;
-                }
-            };
-            let status = response.status();
-            let body = response.bytes().await.unwrap_or_default();
-            if status.is_success() {
-                return serde_json::from_slice(&body).map_err(|e| ControlError::Unavailable {
-                    provider: PROVIDER,
-                    attempts: attempt,
-                    last: format!("unreadable answer: {e}"),
-                });
-            }
-            let error: Option<ApiErrorBody> = serde_json::from_slice(&body).ok();
-            let message = error
-                .as_ref()
-                .and_then(|e| e.message.clone())
-                .unwrap_or_else(|| {
-                    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
-                });
-            if status.is_server_error() {
-                last = format!("{status}: {message}");
-                continue;
-            }
-            return Err(ControlError::Refused {
-                provider: PROVIDER,
-                status: status.as_u16(),
-                code: error.and_then(|e| e.code),
-                message,
-            });
-        }
-        Err(ControlError::Unavailable {
+        let credentials = Credentials::Basic {
+            user: self.account_sid.clone(),
+            password: self.auth_token.clone(),
+        };
+        let body = send(
+            PROVIDER,
+            &self.client,
+            reqwest::Method::POST,
+            &url,
+            &credentials,
+            Body::Form(&request.form),
+            self.patience,
+        )
+        .await?;
+        serde_json::from_slice(&body).map_err(|e| ControlError::Unavailable {
             provider: PROVIDER,
-            attempts: self.patience.attempts.max(1),
-            last,
+            attempts: 1,
+            last: format!("unreadable answer: {e}"),
         })
     }
 }

@@ -14,6 +14,11 @@ pub struct DecisionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProtocolLabels {
     pub provider: String,
     pub kind: String,
@@ -39,6 +44,10 @@ pub struct Metrics {
     pub decisions: Family<DecisionLabels, Counter>,
     /// Seconds from the detected end of an utterance to the decision on it.
     pub decision_latency: Histogram,
+    /// From the decision to escalate to each dial request sent (the announcement plays in between).
+    pub dial_latency: Histogram,
+    /// Transfer outcomes: bridged, busy, no-answer, failed, canceled, unavailable.
+    pub transfers: Family<OutcomeLabels, Counter>,
     pub decisions_on_partials: Counter,
     pub asr_queue_depth: Gauge,
     pub partials_dropped: Counter,
@@ -70,6 +79,13 @@ impl Metrics {
                     0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
                 ]),
             ),
+            dial_latency: register_as(
+                &mut r,
+                "dial_latency_seconds",
+                "From the decision to escalate to the dial request (includes the announcement)",
+                Histogram::new([0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 30.0]),
+            ),
+            transfers: register(&mut r, "transfers", "Transfer attempts ended, by outcome"),
             decisions_on_partials: register(
                 &mut r,
                 "decisions_on_partials",

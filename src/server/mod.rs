@@ -10,6 +10,7 @@ pub mod calllog;
 pub mod metrics;
 mod session;
 pub mod stream;
+pub mod transfer;
 pub mod voice;
 
 use std::collections::HashMap;
@@ -51,6 +52,8 @@ pub enum ServerError {
     },
     #[error("cannot load the voice activity detector: {0}")]
     Vad(#[from] crate::onnx::OnnxError),
+    #[error("cannot set up call control: {0}")]
+    Dialer(#[from] transfer::DialerError),
     #[error("cannot render the prompt {text:?}: {source}")]
     Prompt {
         text: String,
@@ -145,8 +148,12 @@ pub struct Shared {
     pub store: TicketStore,
     pub metrics: Metrics,
     pub calls: Calls,
-    /// Transfers waiting for the provider to ask what follows the stream, by provider call id.
+    /// Summaries to whisper to whoever answers a transfer, by provider call id.
     pub handoffs: Mutex<HashMap<String, Handoff>>,
+    /// Call control per provider, and the LLM summary.
+    pub dialers: transfer::Dialers,
+    /// Calls handed to the provider for a transfer, until it reports the outcome, by provider call id.
+    pub parked: Mutex<HashMap<String, transfer::Parked>>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -191,7 +198,10 @@ impl Shared {
         // One session per core: calls run their frames on the async threads, at most one per core at a time.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let vad = VadSessions::load(engines.models(), cores)?;
+        let dialers = transfer::Dialers::from_config(engines.config())?;
         Ok(Arc::new(Self {
+            dialers,
+            parked: Mutex::new(HashMap::new()),
             engines,
             vad,
             pool,
@@ -211,6 +221,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/twilio/voice", post(voice::answer))
         .route("/twilio/after-stream", post(voice::after_stream))
+        .route("/twilio/dial-result/{call}", post(voice::dial_result))
+        .route("/telnyx/whisper/{call}", get(voice::telnyx_whisper))
         .route(
             "/twilio/whisper/{call}",
             get(voice::whisper).post(voice::whisper),

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use super::calllog::CallLog;
 use super::metrics::{DecisionLabels, EndLabels};
 use super::stream::{same, End, Session, IDLE_TIMEOUT};
+use super::transfer::{self, Parked, PendingTransfer};
 use super::{mask_number, Handoff};
 use crate::audio::segmenter::Utterance;
 use crate::audio::vad::SileroVad;
@@ -82,8 +83,10 @@ pub(super) struct Live {
     /// Paced audio gathered until the provider's minimum message size.
     outgoing: Vec<f32>,
     next_mark: u64,
-    /// A transfer was decided: our part ends once the announcement has played.
-    transfer: Option<Handoff>,
+    /// A transfer was decided: it is dialed once the announcement has played.
+    transfer: Option<PendingTransfer>,
+    /// The attempt being rung (its row in the store).
+    attempt_id: Option<i64>,
     /// The core said [`Action::HangUp`]: the stream closes once everything has played.
     hanging_up: bool,
 }
@@ -149,15 +152,34 @@ impl Session {
         let ears = Ears::new(format.sample_rate(), vad, config.vad)
             .map_err(|e| End::Internal(e.to_string()))?;
         let topics: Vec<MandatoryTopic> = engines.index().topics().cloned().collect();
-        let call = Call::new(CallSetup::for_agent(
-            call_id.clone(),
-            caller.clone(),
-            config,
-            engines.language(),
-            topics,
-            Hearing::Live,
-            chrono::Utc::now(),
-        ));
+        // A transfer nobody took brings the caller back on a new stream: the same call goes on.
+        let resumed = {
+            let mut parked = self.state.parked.lock().unwrap_or_else(|p| p.into_inner());
+            match parked.get(&call_id) {
+                Some(p) if p.resume.is_some() => parked.remove(&call_id),
+                _ => None,
+            }
+        };
+        let mut ears = ears;
+        let (call, resume) = match resumed {
+            Some(p) => {
+                let t_ms = p.now_ms();
+                ears.start_at(t_ms);
+                (p.call, p.resume.map(|outcome| (t_ms, outcome)))
+            }
+            None => (
+                Call::new(CallSetup::for_agent(
+                    call_id.clone(),
+                    caller.clone(),
+                    config,
+                    engines.language(),
+                    topics,
+                    Hearing::Live,
+                    chrono::Utc::now(),
+                )),
+                None,
+            ),
+        };
         let log = CallLog::open(&config.server.events_dir, &call_id);
         tracing::info!(
             provider = self.provider,
@@ -187,9 +209,16 @@ impl Session {
             outgoing: Vec::new(),
             next_mark: 0,
             transfer: None,
+            attempt_id: None,
             hanging_up: false,
         });
-        self.handle(Event::Answered { t_ms: 0 }).await
+        match resume {
+            Some((t_ms, outcome)) => {
+                tracing::info!(provider = self.provider, outcome, "the caller is back: nobody took the transfer");
+                self.handle(Event::TransferFailed { t_ms, outcome }).await
+            }
+            None => self.handle(Event::Answered { t_ms: 0 }).await,
+        }
     }
 
     pub(super) async fn on_dtmf(&mut self, digit: char) -> Result<(), End> {
@@ -450,7 +479,7 @@ impl Session {
         let live = self.live_mut()?;
         let quiet = !live.call.is_speaking() && !live.playout.is_speaking(now_ms);
         if quiet && live.transfer.is_some() {
-            return Err(End::Transferred);
+            return self.dial().await;
         }
         if quiet && live.hanging_up {
             return Err(End::Completed);
@@ -534,22 +563,49 @@ impl Session {
                     }
                 }
             }
-            Action::Transfer { to, summary } => {
+            Action::Transfer {
+                to,
+                fallbacks,
+                summary,
+                ticket,
+            } => {
                 tracing::info!(
                     call_id = live.call_id,
                     provider,
                     to = %mask_number(&to),
-                    "transfer decided; the stream closes once the announcement has played"
+                    fallbacks = fallbacks.len(),
+                    "transfer decided; dialed once the announcement has played"
                 );
-                let handoff = Handoff { to, summary };
-                if provider == "twilio" {
+                // Written before anything is dialed: a crash from here on leaves a ticket a restart marks.
+                if let Some(id) = ticket {
+                    if let Err(e) = state.store.transfer_pending(id).await {
+                        tracing::error!(call_id = live.call_id, error = %e, "cannot mark the transfer pending");
+                    }
+                }
+                if let Some(summary) = &summary {
                     state
                         .handoffs
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .insert(live.call_id.clone(), handoff.clone());
+                        .insert(
+                            live.call_id.clone(),
+                            Handoff {
+                                to: to.clone(),
+                                summary: Some(summary.clone()),
+                            },
+                        );
                 }
-                live.transfer = Some(handoff);
+                let mut targets: std::collections::VecDeque<String> = fallbacks.into();
+                targets.push_front(to);
+                live.transfer = Some(PendingTransfer {
+                    targets,
+                    summary,
+                    ticket,
+                    decided_at: live.deciding_since.unwrap_or_else(Instant::now),
+                    llm: transfer::start_summary(&state, ticket),
+                    attempt: 0,
+                    dialed: false,
+                });
             }
             Action::HangUp => {
                 tracing::info!(
@@ -618,6 +674,147 @@ impl Session {
         Ok(())
     }
 
+    /// The announcement has played: rings the next target through the provider's call control. The stream
+    /// ends when the provider took the call (or has no call control of ours, so the stream's end hands it
+    /// over); a provider that cannot be reached brings the caller back to the agent at once.
+    async fn dial(&mut self) -> Result<(), End> {
+        let state = self.state.clone();
+        let provider = self.provider;
+        let live = self.live_mut()?;
+        let Some(mut pending) = live.transfer.take() else {
+            return Ok(());
+        };
+        if pending.dialed {
+            live.transfer = Some(pending);
+            return Err(End::Transferred);
+        }
+        let call_id = live.call_id.clone();
+        let t_ms = live.ears.heard_ms();
+        transfer::settle_summary(&state, &mut pending, &call_id).await;
+        if let Some(summary) = &pending.summary {
+            if let Some(h) = state
+                .handoffs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_mut(&call_id)
+            {
+                h.summary = Some(summary.clone());
+            }
+        }
+        let Some(to) = pending.targets.pop_front() else {
+            return Err(End::Transferred);
+        };
+        let controlled = provider == "twilio" || state.dialers.telnyx.is_some() && provider == "telnyx";
+        if !controlled {
+            // The provider's own flow takes the call when the stream closes (Exotel, or no credentials).
+            let id = transfer::begin_attempt(&state, &call_id, provider, pending.ticket, 1, &to, t_ms, Some(pending.decided_at)).await;
+            transfer::end_attempt(&state, id, "handed-over", None, None).await;
+            let live = self.live_mut()?;
+            live.transfer = Some(pending);
+            return Err(End::Transferred);
+        }
+        pending.attempt += 1;
+        let attempt_id = transfer::begin_attempt(
+            &state,
+            &call_id,
+            provider,
+            pending.ticket,
+            pending.attempt,
+            &to,
+            t_ms,
+            Some(pending.decided_at),
+        )
+        .await;
+        let whisper = pending.summary.is_some();
+        let dialed = transfer::dial_live(&state, provider, &call_id, &to, whisper).await;
+        let live = self.live_mut()?;
+        live.attempt_id = attempt_id;
+        match dialed {
+            Ok(controlled) => {
+                // Ok(false): Twilio without API credentials dials from the `<Connect action>` TwiML.
+                pending.dialed = controlled;
+                pending.targets.push_front(to);
+                live.transfer = Some(pending);
+                Err(End::Transferred)
+            }
+            Err(e) => {
+                tracing::error!(call_id, provider, error = %e, "the transfer could not be dialed");
+                let outcome = format!("unavailable: {e}");
+                transfer::end_attempt(&state, attempt_id, "unavailable", Some(&e.to_string()), None).await;
+                if let Some(live) = self.live.as_mut() {
+                    live.attempt_id = None;
+                }
+                let t_ms = self.live_mut()?.ears.heard_ms();
+                self.handle(Event::TransferFailed { t_ms, outcome }).await
+            }
+        }
+    }
+
+    /// The provider has the call for a transfer: the call waits, off the stream, for the outcome.
+    fn park(&mut self) -> bool {
+        let Some(live) = self.live.as_ref() else {
+            return false;
+        };
+        let handed = live.call.is_transferring()
+            && live.transfer.is_some()
+            && self.provider == "twilio";
+        if !handed {
+            return false;
+        }
+        let Some(mut live) = self.live.take() else {
+            return false;
+        };
+        let Some(mut pending) = live.transfer.take() else {
+            return false;
+        };
+        let t_ms = live.ears.heard_ms();
+        // The target being rung is the first; the rest are the fallbacks.
+        let current = pending.targets.pop_front();
+        let caller = live.call.setup().caller.clone();
+        let parked = Parked {
+            call: live.call,
+            provider: self.provider,
+            ticket: pending.ticket,
+            current,
+            targets: pending.targets,
+            summary: pending.summary,
+            attempt: pending.attempt,
+            attempt_id: live.attempt_id,
+            t_ms,
+            parked_at: Instant::now(),
+            caller,
+            resume: None,
+        };
+        transfer::sweep(&self.state);
+        self.state
+            .parked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(live.call_id.clone(), parked);
+        live.log.write(&EventLine::new(
+            t_ms,
+            CallEvent::StreamEnd {
+                reason: End::Transferred.label().to_string(),
+                detail: "waiting for the transfer's outcome".into(),
+            },
+        ));
+        self.meter(&live.call_id, live.started.elapsed(), None);
+        true
+    }
+
+    /// Adds this stream's time with the agent to the call's usage.
+    fn meter(&self, call_id: &str, agent: Duration, outcome: Option<&str>) {
+        let store = self.state.store.clone();
+        let (call_id, provider) = (call_id.to_string(), self.provider);
+        let outcome = outcome.map(str::to_string);
+        tokio::spawn(async move {
+            let ms = agent.as_millis() as u64;
+            if let Err(e) = store.add_usage(&call_id, provider, ms, 0, outcome.as_deref()).await {
+                tracing::error!(call_id, error = %e, "cannot meter the call");
+            }
+        });
+    }
+
     /// Ends the call whatever the reason: recognises what was heard, tells the core the caller is gone (so
     /// owed tickets are filed), writes the end line, and counts it.
     pub(super) async fn finish(&mut self, end: End) {
@@ -631,6 +828,10 @@ impl Session {
                 reason: reason.to_string(),
             })
             .inc();
+        if matches!(end, End::Transferred) && self.park() {
+            tracing::info!(provider = self.provider, reason, "the provider has the call; waiting for the transfer's outcome");
+            return;
+        }
         let Some(live) = self.live.as_mut() else {
             tracing::info!(provider = self.provider, reason, detail = %end.detail(), "stream ended before a call started");
             return;
@@ -679,6 +880,8 @@ impl Session {
                 detail: end.detail(),
             },
         ));
+        let agent = live.started.elapsed();
+        self.meter(&call_id, agent, Some(reason));
         tracing::info!(provider = self.provider, call_id, reason, detail = %end.detail(), "call ended");
     }
 }

@@ -4,16 +4,19 @@
 //! the path) and its form parameters, keyed by the auth token; anything else is refused and counted. With no
 //! auth token or no public URL configured nothing can be verified, so everything is refused.
 //!
-//! A transfer on Twilio needs no credentials: the answer TwiML names an `action` on `<Connect>`, which
-//! Twilio requests once our stream closes. A call the agent decided to transfer gets `<Dial>` there, with the
-//! contextual summary spoken to the person who answers (`<Number url>`); any other call is hung up.
+//! A transfer on Twilio goes through the REST API when `[providers.twilio] account_sid` is set; without it,
+//! the answer TwiML names an `action` on `<Connect>`, which Twilio requests once our stream closes, and a
+//! call being transferred gets its `<Dial>` there. Either way the `<Dial>` reports its outcome to
+//! `/twilio/dial-result/{call}`, and the contextual summary is spoken to the person who answers
+//! (`<Number url>`). See [`super::transfer`].
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
+use super::{transfer, AppState};
+use crate::call::Event;
 use crate::telephony::{signing, twiml};
 
 /// The auth token Twilio signs with: from the config, else `TWILIO_AUTH_TOKEN`.
@@ -135,7 +138,8 @@ pub async fn answer(
     ))
 }
 
-/// `POST /twilio/after-stream`: our stream closed. A decided transfer dials; anything else hangs up.
+/// `POST /twilio/after-stream`: our stream closed. A call handed over for a transfer without API
+/// credentials dials from here; anything else hangs up.
 pub async fn after_stream(
     State(state): State<AppState>,
     method: Method,
@@ -151,29 +155,135 @@ pub async fn after_stream(
     let Some(call_sid) = param(&params, "CallSid") else {
         return xml(twiml::hangup());
     };
-    let handoff = {
-        let mut handoffs = state.handoffs.lock().unwrap_or_else(|p| p.into_inner());
-        match handoffs.get(call_sid) {
-            // Kept until the answering person's leg asks for the summary.
-            Some(h) if h.summary.is_some() => Some(h.clone()),
-            Some(_) => handoffs.remove(call_sid),
-            None => None,
-        }
-    };
-    match handoff {
-        Some(h) => {
-            let whisper = h.summary.as_ref().and_then(|_| {
-                let base = state.engines.config().server.public_url.as_deref()?;
-                Some(format!("{base}/twilio/whisper/{call_sid}"))
-            });
-            tracing::info!(call_sid, to = %super::mask_number(&h.to), "dialing the transfer");
-            xml(twiml::dial(&h.to, whisper.as_deref()))
-        }
+    let ringing = state
+        .parked
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(call_sid)
+        .filter(|p| p.resume.is_none())
+        .and_then(|p| Some((p.current.clone()?, p.summary.is_some())));
+    match ringing.and_then(|(to, whisper)| transfer::twilio_dial(&state, call_sid, &to, whisper)) {
+        Some(dial) => xml(dial),
         None => xml(twiml::hangup()),
     }
 }
 
+/// `POST /twilio/dial-result/{call}`: how a `<Dial>` ended (`DialCallStatus`). Bridged: recorded, with the
+/// talk time. Busy, no-answer, failed, canceled: the next target rings, or, after the last, the caller is
+/// reconnected to a new stream where the agent offers a callback. A caller who hung up meanwhile still
+/// gets the callback ticket.
+pub async fn dial_result(
+    State(state): State<AppState>,
+    Path(call): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let route = "twilio_dial_result";
+    let params = match verified(&state, &method, &uri, &headers, &body) {
+        Ok(p) => p,
+        Err((status, reason)) => return refuse(&state, route, status, reason),
+    };
+    let status = param(&params, "DialCallStatus").unwrap_or("failed").to_string();
+    let talk = param(&params, "DialCallDuration").and_then(|d| d.parse::<i64>().ok());
+    let caller_gone = param(&params, "CallStatus") == Some("completed");
+    let parked = state
+        .parked
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&call);
+    let Some(mut parked) = parked else {
+        // A call we no longer know (the server restarted while it rang): never hang up on a caller still
+        // there; a new stream greets them afresh.
+        tracing::warn!(call, status, "a transfer outcome for a call we do not know");
+        if caller_gone || matches!(status.as_str(), "completed" | "answered") {
+            return xml(twiml::hangup());
+        }
+        return reconnect(&state, &call, &params);
+    };
+    let t_ms = parked.now_ms();
+    tracing::info!(call, status, attempt = parked.attempt, "transfer outcome");
+    if matches!(status.as_str(), "completed" | "answered") {
+        transfer::end_attempt(&state, parked.attempt_id, "bridged", None, talk).await;
+        let transfer_ms = talk.map_or(0, |s| s.max(0) as u64 * 1000);
+        if let Err(e) = state
+            .store
+            .add_usage(&call, parked.provider, 0, transfer_ms, Some("bridged"))
+            .await
+        {
+            tracing::error!(call, error = %e, "cannot meter the transfer");
+        }
+        transfer::run_offline(&state, &call, &mut parked.call, Event::TransferBridged { t_ms }, t_ms).await;
+        forget_handoff(&state, &call);
+        return xml(twiml::hangup());
+    }
+    transfer::end_attempt(&state, parked.attempt_id, &status, None, None).await;
+    parked.attempt_id = None;
+    if caller_gone {
+        transfer::run_offline(&state, &call, &mut parked.call, Event::HungUp { t_ms }, t_ms).await;
+        forget_handoff(&state, &call);
+        return xml(twiml::hangup());
+    }
+    if let Some(next) = parked.targets.pop_front() {
+        parked.attempt += 1;
+        parked.attempt_id = transfer::begin_attempt(
+            &state, &call, "twilio", parked.ticket, parked.attempt, &next, t_ms, None,
+        )
+        .await;
+        let whisper = parked.summary.is_some();
+        let dial = transfer::twilio_dial(&state, &call, &next, whisper);
+        parked.current = Some(next);
+        state
+            .parked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(call.clone(), parked);
+        return match dial {
+            Some(d) => xml(d),
+            None => xml(twiml::hangup()),
+        };
+    }
+    // Nobody took it: back to the agent, on a new stream of the same call.
+    parked.resume = Some(status);
+    parked.current = None;
+    forget_handoff(&state, &call);
+    state
+        .parked
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(call.clone(), parked);
+    reconnect(&state, &call, &params)
+}
+
+fn forget_handoff(state: &AppState, call: &str) {
+    state
+        .handoffs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(call);
+}
+
+/// `<Connect><Stream>` back to us for `call`, as when it was answered.
+fn reconnect(state: &AppState, call: &str, params: &[(String, String)]) -> Response {
+    let server = &state.engines.config().server;
+    let (Some(stream_url), Some(base)) = (server.stream_url("twilio"), &server.public_url) else {
+        return xml(twiml::hangup());
+    };
+    let action = format!("{base}/twilio/after-stream");
+    let mut parameters: Vec<(&str, &str)> = vec![("call_sid", call)];
+    if let Some(from) = param(params, "From") {
+        parameters.push(("from", from));
+    }
+    let token = state.engines.config().provider("twilio").stream_token;
+    if let Some(t) = token.as_deref() {
+        parameters.push(("token", t));
+    }
+    xml(twiml::connect_stream(&stream_url, Some(&action), &parameters))
+}
+
 /// `/twilio/whisper/{call}`: run on the answering person's leg before the bridge: the contextual summary.
+/// Kept until the transfer ends, so each fallback target hears it too.
 pub async fn whisper(
     State(state): State<AppState>,
     Path(call): Path<String>,
@@ -185,13 +295,40 @@ pub async fn whisper(
     if let Err((status, reason)) = verified(&state, &method, &uri, &headers, &body) {
         return refuse(&state, "twilio_whisper", status, reason);
     }
-    let handoff = state
+    let summary = state
         .handoffs
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .remove(&call);
-    match handoff.and_then(|h| h.summary) {
+        .get(&call)
+        .and_then(|h| h.summary.clone());
+    match summary {
         Some(summary) => xml(twiml::say(&summary)),
         None => xml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>".to_string()),
+    }
+}
+
+/// `GET /telnyx/whisper/{call}`: the contextual summary as a WAV file, in the agent's voice, for Telnyx's
+/// `audio_url` (played to whoever answers, before the bridge). `{call}` may end in `.wav`.
+pub async fn telnyx_whisper(State(state): State<AppState>, Path(call): Path<String>) -> Response {
+    let call = call.strip_suffix(".wav").unwrap_or(&call).to_string();
+    let summary = state
+        .handoffs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&call)
+        .and_then(|h| h.summary.clone());
+    let Some(summary) = summary else {
+        return (StatusCode::NOT_FOUND, "no summary for this call\n").into_response();
+    };
+    let speech = state.clone();
+    let rendered =
+        tokio::task::spawn_blocking(move || speech.speech.render(&summary, 8_000)).await;
+    match rendered {
+        Ok(Ok(samples)) => (
+            [(header::CONTENT_TYPE, "audio/wav")],
+            crate::audio::wav::encode_g711_wav(crate::audio::g711::Law::MuLaw, 8_000, &samples),
+        )
+            .into_response(),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "cannot render the summary\n").into_response(),
     }
 }

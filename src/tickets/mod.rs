@@ -121,4 +121,38 @@ pub struct Ticket {
     pub status: String,
     #[serde(flatten)]
     pub draft: TicketDraft,
+    /// Escalations on live calls: `pending` (written, nothing dialed yet), `dialing`, `bridged`, `failed`,
+    /// or `interrupted` (the server stopped in between).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_status: Option<String>,
+    /// Each target rung, in order (filled by [`store::TicketStore::get`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<TransferAttempt>,
+}
+
+/// One target rung for an escalation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferAttempt {
+    pub attempt: i64,
+    pub target: String,
+    pub provider: String,
+    pub started: String,
+    pub ended: Option<String>,
+    /// `bridged`, `busy`, `no-answer`, `failed`, `canceled`, `unavailable`, `interrupted`; `None` while
+    /// ringing.
+    pub outcome: Option<String>,
+    pub detail: Option<String>,
+    /// How long the bridged conversation lasted.
+    pub talk_seconds: Option<i64>,
+}
+
+/// What one call consumed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallUsage {
+    pub call_id: String,
+    pub provider: String,
+    pub started: String,
+    pub agent_ms: i64,
+    pub transfer_ms: i64,
+    pub outcome: Option<String>,
 }

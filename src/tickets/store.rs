@@ -9,7 +9,7 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 
-use super::{FieldStatus, FieldValue, Ticket, TicketDraft, TicketKind};
+use super::{CallUsage, FieldStatus, FieldValue, Ticket, TicketDraft, TicketKind, TransferAttempt};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -73,7 +73,7 @@ impl TicketStore {
             id: 0,
             reason: e.to_string(),
         })?;
-        let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let created = now();
         let row = sqlx::query(
             "INSERT INTO tickets (created, kind, topic, summary, transcript, fields, caller, call_id, note, promise)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -101,19 +101,210 @@ impl TicketStore {
         rows.iter().map(ticket_from_row).collect()
     }
 
-    /// One ticket.
+    /// One ticket, with its transfer attempts.
     pub async fn get(&self, id: i64) -> Result<Ticket, StoreError> {
         let row = sqlx::query("SELECT * FROM tickets WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound(id))?;
-        ticket_from_row(&row)
+        let mut ticket = ticket_from_row(&row)?;
+        let rows = sqlx::query("SELECT * FROM transfer_attempts WHERE ticket_id = ? ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        ticket.attempts = rows
+            .iter()
+            .map(|r| {
+                Ok(TransferAttempt {
+                    attempt: r.try_get("attempt")?,
+                    target: r.try_get("target")?,
+                    provider: r.try_get("provider")?,
+                    started: r.try_get("started")?,
+                    ended: r.try_get("ended")?,
+                    outcome: r.try_get("outcome")?,
+                    detail: r.try_get("detail")?,
+                    talk_seconds: r.try_get("talk_seconds")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(ticket)
+    }
+
+    /// Replaces a ticket's summary (the LLM wrote a better one before the transfer was dialed).
+    pub async fn set_summary(&self, id: i64, summary: &str) -> Result<(), StoreError> {
+        self.update_one(
+            sqlx::query("UPDATE tickets SET summary = ? WHERE id = ?")
+                .bind(summary)
+                .bind(id),
+            id,
+        )
+        .await
+    }
+
+    /// Marks an escalation as decided and not yet dialed: if the server dies now, a restart finds it.
+    pub async fn transfer_pending(&self, id: i64) -> Result<(), StoreError> {
+        self.update_one(
+            sqlx::query("UPDATE tickets SET transfer_status = 'pending' WHERE id = ?").bind(id),
+            id,
+        )
+        .await
+    }
+
+    /// Records that `target` is about to be rung (before the provider is asked); returns the attempt's id.
+    pub async fn attempt_started(
+        &self,
+        ticket: i64,
+        attempt: u32,
+        target: &str,
+        provider: &str,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO transfer_attempts (ticket_id, attempt, target, provider, started)
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(ticket)
+        .bind(attempt)
+        .bind(target)
+        .bind(provider)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE tickets SET transfer_status = 'dialing' WHERE id = ?")
+            .bind(ticket)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Records how an attempt ended; the ticket's transfer status follows (`bridged` or `failed`).
+    pub async fn attempt_ended(
+        &self,
+        attempt_id: i64,
+        outcome: &str,
+        detail: Option<&str>,
+        talk_seconds: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE transfer_attempts SET ended = ?, outcome = ?, detail = ?, talk_seconds = ?
+             WHERE id = ? RETURNING ticket_id",
+        )
+        .bind(now())
+        .bind(outcome)
+        .bind(detail)
+        .bind(talk_seconds)
+        .bind(attempt_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound(attempt_id))?;
+        let ticket: i64 = row.try_get("ticket_id")?;
+        let status = match outcome {
+            "bridged" => "bridged",
+            // The provider's own flow took the call (a stream closed with no call control of ours).
+            "handed-over" => "handed-over",
+            _ => "failed",
+        };
+        sqlx::query("UPDATE tickets SET transfer_status = ? WHERE id = ?")
+            .bind(status)
+            .bind(ticket)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// After a restart: transfers that were pending or ringing when the server stopped can no longer be
+    /// followed. They are marked `interrupted` (with a note), so staff see them. Returns the tickets marked.
+    pub async fn interrupt_unfinished_transfers(&self, note: &str) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "UPDATE tickets SET transfer_status = 'interrupted',
+                 note = CASE WHEN note IS NULL THEN ? ELSE note || ' ' || ? END
+             WHERE transfer_status IN ('pending', 'dialing') RETURNING id",
+        )
+        .bind(note)
+        .bind(note)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE transfer_attempts SET ended = ?, outcome = 'interrupted' WHERE outcome IS NULL",
+        )
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| r.try_get("id").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Adds to a call's usage (a call may come back to the agent after a failed transfer).
+    pub async fn add_usage(
+        &self,
+        call_id: &str,
+        provider: &str,
+        agent_ms: u64,
+        transfer_ms: u64,
+        outcome: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO call_usage (call_id, provider, started, agent_ms, transfer_ms, outcome)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (call_id) DO UPDATE SET agent_ms = agent_ms + excluded.agent_ms,
+                 transfer_ms = transfer_ms + excluded.transfer_ms,
+                 outcome = COALESCE(excluded.outcome, outcome)",
+        )
+        .bind(call_id)
+        .bind(provider)
+        .bind(now())
+        .bind(agent_ms as i64)
+        .bind(transfer_ms as i64)
+        .bind(outcome)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// What a call consumed, if it was metered.
+    pub async fn usage(&self, call_id: &str) -> Result<Option<CallUsage>, StoreError> {
+        let row = sqlx::query("SELECT * FROM call_usage WHERE call_id = ?")
+            .bind(call_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(CallUsage {
+                call_id: r.try_get("call_id")?,
+                provider: r.try_get("provider")?,
+                started: r.try_get("started")?,
+                agent_ms: r.try_get("agent_ms")?,
+                transfer_ms: r.try_get("transfer_ms")?,
+                outcome: r.try_get("outcome")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn update_one<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+        id: i64,
+    ) -> Result<(), StoreError> {
+        if query.execute(&self.pool).await?.rows_affected() == 0 {
+            return Err(StoreError::NotFound(id));
+        }
+        Ok(())
     }
 
     pub async fn close(self) {
         self.pool.close().await;
     }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn ticket_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Ticket, StoreError> {
@@ -149,5 +340,7 @@ fn ticket_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Ticket, StoreError> 
             note: row.try_get("note")?,
             promise: row.try_get("promise")?,
         },
+        transfer_status: row.try_get("transfer_status")?,
+        attempts: Vec::new(),
     })
 }

@@ -562,18 +562,7 @@ impl TimeWords {
                 end = None;
             }
         }
-        let day_words = if date == today {
-            say.today.clone()
-        } else if date == today + Duration::days(1) {
-            say.tomorrow.clone()
-        } else {
-            let name = say
-                .weekdays
-                .get(date.weekday().num_days_from_monday() as usize)
-                .cloned()
-                .unwrap_or_default();
-            fill(&say.weekday, &[("weekday", &name)])?
-        };
+        let day_words = spoken_day(date, today, say)?;
         // "tomorrow morning after 9 am" says the part only when no clock was given.
         let mut spoken = day_words;
         let detail = match (&clock_words, &part) {
@@ -593,31 +582,52 @@ impl TimeWords {
 
     /// "3 pm", "3:30 pm", "noon".
     fn clock(&self, hour24: u32, minute: u32, say: &TimePrompts) -> Result<String, TimeError> {
-        match (hour24 % 24, minute) {
-            (12, 0) => return Ok(say.noon.clone()),
-            (0, 0) => return Ok(say.midnight.clone()),
-            _ => {}
-        }
-        let h = hour24 % 24;
-        let hour = match h % 12 {
-            0 => 12,
-            x => x,
-        };
-        let minutes = if minute == 0 {
-            String::new()
-        } else {
-            fill(&say.minutes, &[("mm", &format!("{minute:02}"))])?
-        };
-        let meridiem = if h < 12 { &say.am } else { &say.pm };
-        Ok(fill(
-            &say.clock,
-            &[
-                ("hour", &hour.to_string()),
-                ("minutes", &minutes),
-                ("meridiem", meridiem),
-            ],
-        )?)
+        Ok(spoken_clock(hour24, minute, say)?)
     }
+}
+
+/// "today", "tomorrow" or "on Monday": how `date` is said on `today`.
+pub fn spoken_day(date: NaiveDate, today: NaiveDate, say: &TimePrompts) -> Result<String, PromptError> {
+    if date == today {
+        return Ok(say.today.clone());
+    }
+    if date == today + Duration::days(1) {
+        return Ok(say.tomorrow.clone());
+    }
+    let name = say
+        .weekdays
+        .get(date.weekday().num_days_from_monday() as usize)
+        .cloned()
+        .unwrap_or_default();
+    fill(&say.weekday, &[("weekday", &name)])
+}
+
+/// "3 pm", "3:30 pm", "noon": a time of day on the 12-hour clock.
+pub fn spoken_clock(hour24: u32, minute: u32, say: &TimePrompts) -> Result<String, PromptError> {
+    match (hour24 % 24, minute) {
+        (12, 0) => return Ok(say.noon.clone()),
+        (0, 0) => return Ok(say.midnight.clone()),
+        _ => {}
+    }
+    let h = hour24 % 24;
+    let hour = match h % 12 {
+        0 => 12,
+        x => x,
+    };
+    let minutes = if minute == 0 {
+        String::new()
+    } else {
+        fill(&say.minutes, &[("mm", &format!("{minute:02}"))])?
+    };
+    let meridiem = if h < 12 { &say.am } else { &say.pm };
+    fill(
+        &say.clock,
+        &[
+            ("hour", &hour.to_string()),
+            ("minutes", &minutes),
+            ("meridiem", meridiem),
+        ],
+    )
 }
 
 #[cfg(test)]

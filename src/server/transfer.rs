@@ -1,0 +1,379 @@
+//! Escalations that land: carrying out the core's [`Action::Transfer`] through the provider's call control,
+//! following its outcome, and bringing the caller back to the agent when nobody takes the call.
+//!
+//! The order is what makes it lose nothing: the escalation ticket is written by the core before the
+//! transfer is released; here it is marked `pending` at once, so a server that dies during the
+//! announcement leaves a ticket a restart marks `interrupted`. Each target rung is an attempt row written
+//! *before* the provider is asked. On Twilio, the call is redirected to `<Dial action=...>` (through the
+//! REST API when `[providers.twilio] account_sid` is set, else through the `<Connect action>` TwiML the
+//! call was answered with); the call's state machine is parked here until Twilio reports `DialCallStatus`.
+//! A failed dial rings the next target, and after the last one the caller is reconnected to a new stream,
+//! where the same parked call goes on: the agent says so and runs the callback dialog.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::calllog::CallLog;
+use super::{mask_number, AppState};
+use crate::call::{Action, Call, Event};
+use crate::config::{AgentConfig, SummarySettings};
+use crate::dialing::summary::LlmSummarizer;
+use crate::dialing::telnyx::TelnyxCalls;
+use crate::dialing::twilio::{CallUpdate, TwilioCalls};
+use crate::dialing::{ControlError, Patience};
+use crate::events::{CallEvent, EventLine};
+use crate::telephony::twiml;
+
+/// How hard the provider is asked before the caller is told nobody can take the call: about 8 s at worst.
+const DIAL_PATIENCE: Patience = Patience {
+    attempts: 3,
+    backoff: Duration::from_millis(250),
+    timeout: Duration::from_millis(2_500),
+};
+
+/// A parked call whose provider never reports back is dropped after this (its ticket stays `dialing`
+/// until then, then `failed`).
+pub const PARK_LIMIT: Duration = Duration::from_secs(4 * 3600);
+
+/// The call-control clients the config has credentials for, and how transfers are dialed.
+pub struct Dialers {
+    pub twilio: Option<TwilioCalls>,
+    pub telnyx: Option<TelnyxCalls>,
+    pub summarizer: Option<Arc<LlmSummarizer>>,
+    /// The caller id the targets see: the agent's number.
+    pub caller_id: String,
+    pub ring_seconds: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DialerError {
+    #[error("[providers.{provider}]: {source}")]
+    Provider {
+        provider: &'static str,
+        source: ControlError,
+    },
+    #[error("[summary]: {0}")]
+    Summary(#[from] crate::dialing::summary::SummaryError),
+}
+
+impl Dialers {
+    pub fn from_config(config: &AgentConfig) -> Result<Self, DialerError> {
+        let twilio = config.provider("twilio");
+        let token = twilio
+            .auth_token
+            .clone()
+            .or_else(|| std::env::var("TWILIO_AUTH_TOKEN").ok());
+        let twilio = match (&twilio.account_sid, token) {
+            (Some(sid), Some(token)) => Some(
+                TwilioCalls::new(
+                    twilio
+                        .api_base
+                        .as_deref()
+                        .unwrap_or(crate::dialing::twilio::API_BASE),
+                    sid,
+                    &token,
+                    DIAL_PATIENCE,
+                )
+                .map_err(|source| DialerError::Provider {
+                    provider: "twilio",
+                    source,
+                })?,
+            ),
+            _ => None,
+        };
+        let telnyx = config.provider("telnyx");
+        let telnyx = match &telnyx.api_key {
+            Some(key) => Some(
+                TelnyxCalls::new(
+                    telnyx
+                        .api_base
+                        .as_deref()
+                        .unwrap_or(crate::dialing::telnyx::API_BASE),
+                    key,
+                    DIAL_PATIENCE,
+                )
+                .map_err(|source| DialerError::Provider {
+                    provider: "telnyx",
+                    source,
+                })?,
+            ),
+            None => None,
+        };
+        let summarizer = match &config.summary {
+            SummarySettings::Template => None,
+            SummarySettings::Llm(s) => Some(Arc::new(LlmSummarizer::new(s.clone())?)),
+        };
+        Ok(Self {
+            twilio,
+            telnyx,
+            summarizer,
+            caller_id: config.agent.phone_number.clone(),
+            ring_seconds: config.escalation.ring_seconds,
+        })
+    }
+}
+
+/// A transfer the core asked for on a live stream, until it is dialed.
+pub struct PendingTransfer {
+    pub targets: VecDeque<String>,
+    pub summary: Option<String>,
+    pub ticket: Option<i64>,
+    pub decided_at: Instant,
+    /// The LLM summary, being written while the announcement plays.
+    pub llm: Option<tokio::task::JoinHandle<Option<String>>>,
+    /// Attempts made so far.
+    pub attempt: u32,
+    /// The provider accepted the dial: the call is the provider's until it reports the outcome.
+    pub dialed: bool,
+}
+
+/// A call handed to the provider, waiting for the outcome of its transfer.
+pub struct Parked {
+    pub call: Call,
+    pub provider: &'static str,
+    pub ticket: Option<i64>,
+    /// The target being rung.
+    pub current: Option<String>,
+    /// Those to ring after it, in order.
+    pub targets: VecDeque<String>,
+    pub summary: Option<String>,
+    pub attempt: u32,
+    pub attempt_id: Option<i64>,
+    /// Call time when the stream closed, and when that was on the wall clock.
+    pub t_ms: u64,
+    pub parked_at: Instant,
+    pub caller: Option<String>,
+    /// Set when nobody took the call: the next stream of this call resumes it with this outcome.
+    pub resume: Option<String>,
+}
+
+impl Parked {
+    /// The call time now.
+    pub fn now_ms(&self) -> u64 {
+        self.t_ms + self.parked_at.elapsed().as_millis() as u64
+    }
+}
+
+/// The URL Twilio reports a `<Dial>`'s outcome to, for `call`.
+pub fn dial_result_url(base: &str, call: &str) -> String {
+    format!("{base}/twilio/dial-result/{call}")
+}
+
+/// The `<Dial>` TwiML ringing `to` for `call`, reporting to our dial-result route.
+pub fn twilio_dial(state: &AppState, call: &str, to: &str, whisper: bool) -> Option<String> {
+    let base = state.engines.config().server.public_url.as_deref()?;
+    let whisper = whisper.then(|| format!("{base}/twilio/whisper/{call}"));
+    Some(twiml::dial_with_outcome(
+        to,
+        whisper.as_deref(),
+        &dial_result_url(base, call),
+        &state.dialers.caller_id,
+        state.dialers.ring_seconds,
+    ))
+}
+
+/// Writes one line to a call's event file (parked calls have no session to do it).
+pub fn log_line(state: &AppState, call_id: &str, line: &EventLine) {
+    CallLog::open(&state.engines.config().server.events_dir, call_id).write(line);
+}
+
+/// Starts an attempt at `to`: the row is written before the provider is asked, and the dial is logged
+/// with the time since the decision.
+pub async fn begin_attempt(
+    state: &AppState,
+    call_id: &str,
+    provider: &str,
+    ticket: Option<i64>,
+    attempt: u32,
+    to: &str,
+    t_ms: u64,
+    since: Option<Instant>,
+) -> Option<i64> {
+    let id = match ticket {
+        Some(t) => match state
+            .store
+            .attempt_started(t, attempt, to, provider)
+            .await
+        {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::error!(call_id, error = %e, "cannot record the transfer attempt");
+                None
+            }
+        },
+        None => None,
+    };
+    let mut line = EventLine::new(
+        t_ms,
+        CallEvent::Dial {
+            to: to.to_string(),
+            attempt,
+            provider: provider.to_string(),
+        },
+    );
+    if let Some(since) = since {
+        line = line.with_wall(since.elapsed().as_millis() as u64);
+        state
+            .metrics
+            .dial_latency
+            .observe(since.elapsed().as_secs_f64());
+    }
+    log_line(state, call_id, &line);
+    tracing::info!(call_id, provider, attempt, to = %mask_number(to), "dialing the transfer");
+    id
+}
+
+/// Records how an attempt ended.
+pub async fn end_attempt(
+    state: &AppState,
+    attempt_id: Option<i64>,
+    outcome: &str,
+    detail: Option<&str>,
+    talk_seconds: Option<i64>,
+) {
+    state
+        .metrics
+        .transfers
+        .get_or_create(&super::metrics::OutcomeLabels {
+            outcome: outcome.to_string(),
+        })
+        .inc();
+    let Some(id) = attempt_id else { return };
+    if let Err(e) = state
+        .store
+        .attempt_ended(id, outcome, detail, talk_seconds)
+        .await
+    {
+        tracing::error!(attempt = id, error = %e, "cannot record the transfer outcome");
+    }
+}
+
+/// Waits for the LLM summary (within its budget); stores it on the ticket when there is one.
+pub async fn settle_summary(state: &AppState, pending: &mut PendingTransfer, call_id: &str) {
+    let Some(task) = pending.llm.take() else {
+        return;
+    };
+    let budget = state
+        .dialers
+        .summarizer
+        .as_ref()
+        .map_or(Duration::ZERO, |s| s.budget());
+    let written = tokio::time::timeout(budget, task).await;
+    let Ok(Ok(Some(summary))) = written else {
+        tracing::warn!(call_id, "the LLM summary did not come in time; the template's stands");
+        return;
+    };
+    if let Some(ticket) = pending.ticket {
+        if let Err(e) = state.store.set_summary(ticket, &summary).await {
+            tracing::error!(call_id, error = %e, "cannot store the LLM summary");
+        }
+    }
+    if pending.summary.is_some() {
+        pending.summary = Some(summary);
+    }
+}
+
+/// Starts the LLM summary of `ticket` in the background.
+pub fn start_summary(state: &AppState, ticket: Option<i64>) -> Option<tokio::task::JoinHandle<Option<String>>> {
+    let summarizer = state.dialers.summarizer.clone()?;
+    let ticket = ticket?;
+    let store = state.store.clone();
+    Some(tokio::spawn(async move {
+        let started = Instant::now();
+        let ticket = store.get(ticket).await.ok()?;
+        match summarizer.summarize(&ticket).await {
+            Ok(s) => {
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "LLM summary written");
+                Some(s)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "LLM summary failed; the template's stands");
+                None
+            }
+        }
+    }))
+}
+
+/// Asks the provider to ring `to` for a call still on its stream. `Ok(true)`: the provider took the call;
+/// `Ok(false)`: this provider has no call control configured (the stream's end hands the call over).
+pub async fn dial_live(
+    state: &AppState,
+    provider: &str,
+    call_id: &str,
+    to: &str,
+    whisper: bool,
+) -> Result<bool, ControlError> {
+    match provider {
+        "twilio" => {
+            let Some(calls) = &state.dialers.twilio else {
+                return Ok(false);
+            };
+            let twiml = twilio_dial(state, call_id, to, whisper).ok_or(ControlError::Invalid {
+                what: "server.public_url (Twilio must reach our dial-result route)",
+                value: String::new(),
+            })?;
+            calls.update(call_id, &CallUpdate::Twiml(twiml)).await?;
+            Ok(true)
+        }
+        "telnyx" => {
+            let Some(calls) = &state.dialers.telnyx else {
+                return Ok(false);
+            };
+            let base = state.engines.config().server.public_url.clone();
+            let transfer = crate::dialing::telnyx::Transfer {
+                to: to.to_string(),
+                from: state.dialers.caller_id.clone(),
+                audio_url: base
+                    .as_ref()
+                    .filter(|_| whisper)
+                    .map(|b| format!("{b}/telnyx/whisper/{call_id}")),
+                timeout_secs: state.dialers.ring_seconds,
+                client_state: call_id.to_string(),
+                webhook_url: base.map(|b| format!("{b}/telnyx/events")),
+            };
+            calls.transfer(call_id, &transfer).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Runs a parked call's core on `event` with nobody on the line: only tickets and log lines matter.
+pub async fn run_offline(state: &AppState, call_id: &str, call: &mut Call, event: Event, t_ms: u64) {
+    let mut next = Some(event);
+    while let Some(event) = next.take() {
+        if let Err(e) = call.handle(event) {
+            tracing::error!(call_id, error = %e, "the parked call failed");
+            return;
+        }
+        while let Some(action) = call.poll_action() {
+            match action {
+                Action::Log(line) => log_line(state, call_id, &line),
+                Action::FileTicket(draft) => match state.store.file(&draft).await {
+                    Ok(id) => {
+                        state.metrics.tickets_filed.inc();
+                        next = Some(Event::TicketFiled { t_ms, id });
+                    }
+                    Err(e) => {
+                        state.metrics.ticket_errors.inc();
+                        tracing::error!(call_id, error = %e, "ticket could not be written");
+                    }
+                },
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Drops parked calls older than [`PARK_LIMIT`] (their provider never reported back).
+pub fn sweep(state: &AppState) {
+    let mut parked = state.parked.lock().unwrap_or_else(|p| p.into_inner());
+    parked.retain(|call, p| {
+        let keep = p.parked_at.elapsed() < PARK_LIMIT;
+        if !keep {
+            tracing::warn!(call, "no transfer outcome came; forgetting the parked call");
+        }
+        keep
+    });
+}
