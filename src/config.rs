@@ -178,7 +178,9 @@ pub struct TransferTarget {
 
 /// The numbers to try for `topic`, in order: the targets that name it, then the general ones.
 pub fn transfer_targets(targets: &[TransferTarget], topic: &str) -> Vec<String> {
-    let own = targets.iter().filter(|t| t.topics.iter().any(|x| x == topic));
+    let own = targets
+        .iter()
+        .filter(|t| t.topics.iter().any(|x| x == topic));
     let general = targets.iter().filter(|t| t.topics.is_empty());
     let mut numbers: Vec<String> = Vec::new();
     for t in own.chain(general) {
@@ -625,7 +627,9 @@ fn business_hours(
     let span = raw.span();
     let raw = raw.into_inner();
     let mut hours = BusinessHours::default();
-    let days = [raw.mon, raw.tue, raw.wed, raw.thu, raw.fri, raw.sat, raw.sun];
+    let days = [
+        raw.mon, raw.tue, raw.wed, raw.thu, raw.fri, raw.sat, raw.sun,
+    ];
     for (i, day) in days.into_iter().enumerate() {
         let Some(day) = day else { continue };
         match parse_windows(day.get_ref()) {
@@ -1092,7 +1096,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             f.error(
                 field,
                 t.span(),
-                format!("{number:?} is not an E.164 number (+, country code, number: 7 to 15 digits)"),
+                format!(
+                    "{number:?} is not an E.164 number (+, country code, number: 7 to 15 digits)"
+                ),
             );
         } else if number == phone {
             f.error(

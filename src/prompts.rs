@@ -272,7 +272,12 @@ impl Prompts {
             ("time.noon", &p.time.noon, none, none),
             ("time.midnight", &p.time.midnight, none, none),
             ("caller.unknown", &p.caller.unknown, none, none),
-            ("caller.known", &p.caller.known, &["number", "last_digits"], none),
+            (
+                "caller.known",
+                &p.caller.known,
+                &["number", "last_digits"],
+                none,
+            ),
         ]
     }
 

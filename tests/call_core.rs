@@ -12,9 +12,11 @@ use switchboard::tickets::TicketKind;
 use switchboard::topics::{TopicHit, TopicKind};
 
 fn call(support: &str, hearing: Hearing) -> Call {
-    let cfg = config::parse(&common::agent_toml(support), "agent.toml")
-        .unwrap()
-        .config;
+    call_with(&common::agent_toml(support), hearing, chrono::Utc::now())
+}
+
+fn call_with(toml: &str, hearing: Hearing, started_at: chrono::DateTime<chrono::Utc>) -> Call {
+    let cfg = config::parse(toml, "agent.toml").unwrap().config;
     let en = Language::load("en").unwrap();
     Call::new(CallSetup::for_agent(
         "CA-test".into(),
@@ -23,8 +25,177 @@ fn call(support: &str, hearing: Hearing) -> Call {
         &en,
         call_topics(&cfg, &en),
         hearing,
-        chrono::Utc::now(),
+        started_at,
     ))
+}
+
+fn says(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Say { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Escalates a live call on "cancel my contract" and files its ticket as #7.
+fn escalated(c: &mut Call) -> Vec<Action> {
+    c.handle(heard_topic(
+        4_000,
+        "I want to cancel my contract",
+        "cancellation",
+        TopicKind::Escalation,
+    ))
+    .unwrap();
+    drain(c);
+    c.handle(Event::TicketFiled { t_ms: 4_100, id: 7 }).unwrap();
+    drain(c)
+}
+
+#[test]
+fn a_transfer_nobody_takes_brings_the_caller_back_for_a_callback() {
+    let mut c = call("decide", Hearing::Live);
+    escalated(&mut c);
+    assert!(c.is_transferring());
+    // Nothing the caller says while it rings decides anything.
+    c.handle(heard_topic(
+        9_000,
+        "hello?",
+        "complaint",
+        TopicKind::Callback,
+    ))
+    .unwrap();
+    assert_eq!(drain(&mut c), []);
+
+    c.handle(Event::TransferFailed {
+        t_ms: 30_000,
+        outcome: "no-answer".into(),
+    })
+    .unwrap();
+    let back = drain(&mut c);
+    assert!(log(&back).contains(&CallEvent::TransferOutcome {
+        outcome: "no-answer".into()
+    }));
+    assert_eq!(
+        says(&back),
+        [
+            "I'm sorry, nobody could take your call right now.",
+            "I'll make sure someone from our team calls you back about this. First, a few quick questions.",
+            "What is the reason for your call?"
+        ]
+    );
+    assert!(!c.is_finished(), "the agent has the caller again");
+    // The caller answers the first question, then hangs up: the callback ticket is still filed.
+    c.handle(heard(34_000, "my bill is wrong", vec![])).unwrap();
+    drain(&mut c);
+    c.handle(Event::HungUp { t_ms: 40_000 }).unwrap();
+    let fx = drain(&mut c);
+    let Some(Action::FileTicket(draft)) = effects(&fx).into_iter().next() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(draft.kind, TicketKind::Callback);
+    assert_eq!(draft.topic.as_deref(), Some("cancellation"));
+    assert_eq!(draft.fields[0].value.as_deref(), Some("my bill is wrong"));
+    let note = draft.note.as_deref().unwrap();
+    assert!(
+        note.contains("no-answer") && note.contains("escalation ticket #7"),
+        "{note}"
+    );
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_the_transfer_rings_is_still_owed_a_callback() {
+    let mut c = call("escalate", Hearing::Live);
+    escalated(&mut c);
+    c.handle(Event::HungUp { t_ms: 12_000 }).unwrap();
+    let fx = drain(&mut c);
+    let Some(Action::FileTicket(draft)) = fx.iter().find(|a| matches!(a, Action::FileTicket(_)))
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(draft.kind, TicketKind::Callback);
+    assert!(draft.note.as_deref().unwrap().contains("caller hung up"));
+}
+
+#[test]
+fn each_topic_rings_its_own_targets_first_then_the_general_ones() {
+    let toml = common::agent_toml("escalate").replace(
+        "transfer_number = \"+15550100001\"\n",
+        "transfer_number = \"+15550100001\"\ntargets = [\n  { number = \"+15550100002\", name = \"Retention\", topics = [\"cancellation\"] },\n  { number = \"+15550100003\" },\n]\n",
+    );
+    let mut c = call_with(&toml, Hearing::Live, chrono::Utc::now());
+    let fx = escalated(&mut c);
+    let Some(Action::Transfer { to, fallbacks, .. }) = effects(&fx).into_iter().nth(1) else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(to, "+15550100002");
+    assert_eq!(fallbacks, &["+15550100001", "+15550100003"]);
+}
+
+#[test]
+fn outside_business_hours_an_escalation_becomes_a_callback_with_a_time() {
+    use chrono::TimeZone;
+    let toml = common::agent_toml("escalate").replace(
+        "[callback]",
+        "ring_seconds = 15\n[escalation.hours]\nmon = \"09:00-17:00\"\ntue = \"09:00-17:00\"\nwed = \"09:00-17:00\"\nthu = \"09:00-17:00\"\nfri = \"09:00-17:00\"\n\n[callback]",
+    );
+    // Saturday 5 December 2026, 10:00 in New York.
+    let saturday = chrono_tz::America::New_York
+        .with_ymd_and_hms(2026, 12, 5, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let mut c = call_with(&toml, Hearing::Recording, saturday);
+    c.handle(heard_topic(
+        4_000,
+        "I want to cancel my contract",
+        "cancellation",
+        TopicKind::Escalation,
+    ))
+    .unwrap();
+    let fx = drain(&mut c);
+    assert!(log(&fx).iter().any(|e| matches!(
+        e,
+        CallEvent::Decision {
+            decision: Decision::Escalate,
+            ..
+        }
+    )));
+    assert_eq!(
+        says(&fx)[0],
+        "Our team is not available right now. They are back on Monday at 9 am, and they will call you back."
+    );
+    assert!(
+        !fx.iter().any(|a| matches!(a, Action::Transfer { .. })),
+        "nobody to transfer to: {fx:?}"
+    );
+    let Some(Action::FileTicket(draft)) = effects(&fx)
+        .into_iter()
+        .find(|a| matches!(a, Action::FileTicket(_)))
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(draft.kind, TicketKind::Callback);
+    assert!(draft
+        .note
+        .as_deref()
+        .unwrap()
+        .starts_with("Escalation outside business hours; the team is back on Monday at 9 am."));
+    // On a weekday at 10:00 the same call is transferred.
+    let monday = saturday + chrono::Duration::days(2);
+    let mut c = call_with(&toml, Hearing::Recording, monday);
+    c.handle(heard_topic(
+        4_000,
+        "I want to cancel my contract",
+        "cancellation",
+        TopicKind::Escalation,
+    ))
+    .unwrap();
+    let Some(Action::FileTicket(draft)) = effects(&drain(&mut c)).into_iter().next().cloned()
+    else {
+        panic!()
+    };
+    assert_eq!(draft.kind, TicketKind::Escalation);
 }
 
 fn heard(t_ms: u64, text: &str, hits: Vec<TopicHit>) -> Event {
@@ -133,10 +304,22 @@ fn escalation_files_the_ticket_before_anyone_is_told() {
     let after = drain(&mut c);
     let fx = effects(&after);
     assert!(matches!(fx[0], Action::Say { .. }), "{fx:?}");
-    let Action::Transfer { to, summary } = fx[1] else {
+    let Action::Transfer {
+        to,
+        summary,
+        ticket,
+        fallbacks,
+    } = fx[1]
+    else {
         panic!("{fx:?}")
     };
     assert_eq!(to, "+15550100001");
+    assert!(fallbacks.is_empty());
+    assert_eq!(
+        *ticket,
+        Some(42),
+        "the transfer names the ticket written for it"
+    );
     assert!(summary.as_deref().unwrap().contains("cancel my contract"));
     assert_eq!(
         log(&after)[0],
@@ -146,6 +329,15 @@ fn escalation_files_the_ticket_before_anyone_is_told() {
         }
     );
     assert!(c.is_finished());
+    assert!(c.is_transferring());
+    c.handle(Event::TransferBridged { t_ms: 30_000 }).unwrap();
+    assert_eq!(
+        log(&drain(&mut c)),
+        [CallEvent::TransferOutcome {
+            outcome: "bridged".into()
+        }]
+    );
+    assert!(!c.is_transferring());
 
     // The agent's part is over: it hears nothing more, so nothing is logged or done.
     c.handle(heard_topic(
@@ -208,16 +400,6 @@ fn a_live_flag_asks_each_field_and_files_the_answers() {
         "promise, goodbye, hang up: {end:?}"
     );
     assert!(c.is_finished(), "the agent's part is over");
-}
-
-fn says(actions: &[Action]) -> Vec<String> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Say { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

@@ -94,7 +94,7 @@ async fn a_caller_asking_to_cancel_a_contract_is_escalated() {
         .lines
         .iter()
         .find_map(|l| match &l.event {
-            CallEvent::Transfer { to, summary } => Some((to.clone(), summary.clone())),
+            CallEvent::Transfer { to, summary, .. } => Some((to.clone(), summary.clone())),
             _ => None,
         })
         .unwrap();

@@ -160,7 +160,8 @@ async fn twilio_webhooks_are_signed_and_streams_need_their_token() {
     assert_eq!(status, 200, "{dial}");
     assert!(
         dial.contains(&format!(
-            "<Dial><Number url=\"{BASE}/twilio/whisper/{CALL}\">+15550100001</Number></Dial>"
+            "<Dial callerId=\"+15550100000\" timeout=\"20\" action=\"{BASE}/twilio/dial-result/{CALL}\">\
+             <Number url=\"{BASE}/twilio/whisper/{CALL}\">+15550100001</Number></Dial>"
         )),
         "{dial}"
     );
@@ -177,7 +178,7 @@ async fn twilio_webhooks_are_signed_and_streams_need_their_token() {
         .unwrap();
     assert!(
         whisper.contains(
-            "<Say>The caller at +15550142000 is calling about: Contract cancellation request."
+            "<Say>Caller with number ending 00 calls about contract cancellation request: &quot;"
         ),
         "{whisper}"
     );

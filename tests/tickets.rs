@@ -7,7 +7,7 @@ fn draft(kind: TicketKind, call: &str) -> TicketDraft {
     TicketDraft {
         kind,
         topic: Some("complaint".into()),
-        summary: "A caller is calling about: complaint. They said: \"it's broken\"".into(),
+        summary: "A caller calls about complaint: \"it's broken\"".into(),
         transcript: "[00:01] it's broken\n[00:05] again".into(),
         fields: vec![
             FieldValue {

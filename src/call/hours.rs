@@ -148,7 +148,10 @@ mod tests {
         );
         let christmas_eve = ny(2026, 12, 24, 18, 0);
         let next = h.next_opening(tz, christmas_eve).unwrap();
-        assert_eq!(next.date_naive(), NaiveDate::from_ymd_opt(2026, 12, 28).unwrap());
+        assert_eq!(
+            next.date_naive(),
+            NaiveDate::from_ymd_opt(2026, 12, 28).unwrap()
+        );
         assert!(BusinessHours::default().next_opening(tz, lunch).is_none());
     }
 

@@ -333,7 +333,12 @@ impl Call {
             }
             Event::TransferBridged { t_ms } => {
                 if self.is_transferring() {
-                    self.log(t_ms, CallEvent::TransferOutcome { outcome: "bridged".into() });
+                    self.log(
+                        t_ms,
+                        CallEvent::TransferOutcome {
+                            outcome: "bridged".into(),
+                        },
+                    );
                     self.phase = Phase::Transferred;
                 }
                 return Ok(());
@@ -687,10 +692,18 @@ impl Call {
         else {
             return Ok(());
         };
-        self.log(t_ms, CallEvent::TransferOutcome { outcome: outcome.clone() });
+        self.log(
+            t_ms,
+            CallEvent::TransferOutcome {
+                outcome: outcome.clone(),
+            },
+        );
         let esc = &self.setup.prompts.escalation;
         let ticket = ticket.map_or_else(|| "?".to_string(), |id| id.to_string());
-        let note = fill(&esc.failed_note, &[("outcome", &outcome), ("ticket", &ticket)])?;
+        let note = fill(
+            &esc.failed_note,
+            &[("outcome", &outcome), ("ticket", &ticket)],
+        )?;
         let said = esc.failed.clone();
         // A callback is owed even if one was filed before the escalation.
         self.flagged = false;

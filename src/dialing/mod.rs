@@ -151,7 +151,9 @@ pub async fn send(
             .as_ref()
             .and_then(|e| e.message.clone())
             .or_else(|| first.and_then(|i| i.detail.clone().or_else(|| i.title.clone())))
-            .unwrap_or_else(|| String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned());
+            .unwrap_or_else(|| {
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned()
+            });
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             last = format!("{status}: {message}");
             continue;

@@ -149,14 +149,17 @@ mod tests {
             Some("v3:abc-123")
         );
         assert!(calls
-            .request("../../v2/numbers", &Transfer {
-                to: String::new(),
-                from: String::new(),
-                audio_url: None,
-                timeout_secs: 20,
-                client_state: String::new(),
-                webhook_url: None
-            })
+            .request(
+                "../../v2/numbers",
+                &Transfer {
+                    to: String::new(),
+                    from: String::new(),
+                    audio_url: None,
+                    timeout_secs: 20,
+                    client_state: String::new(),
+                    webhook_url: None
+                }
+            )
             .is_err());
     }
 }

@@ -214,7 +214,11 @@ impl Session {
         });
         match resume {
             Some((t_ms, outcome)) => {
-                tracing::info!(provider = self.provider, outcome, "the caller is back: nobody took the transfer");
+                tracing::info!(
+                    provider = self.provider,
+                    outcome,
+                    "the caller is back: nobody took the transfer"
+                );
                 self.handle(Event::TransferFailed { t_ms, outcome }).await
             }
             None => self.handle(Event::Answered { t_ms: 0 }).await,
@@ -704,10 +708,23 @@ impl Session {
         let Some(to) = pending.targets.pop_front() else {
             return Err(End::Transferred);
         };
-        let controlled = provider == "twilio" || state.dialers.telnyx.is_some() && provider == "telnyx";
+        let controlled =
+            provider == "twilio" || state.dialers.telnyx.is_some() && provider == "telnyx";
         if !controlled {
             // The provider's own flow takes the call when the stream closes (Exotel, or no credentials).
-            let id = transfer::begin_attempt(&state, &call_id, provider, pending.ticket, 1, &to, t_ms, Some(pending.decided_at)).await;
+            let id = transfer::begin_attempt(
+                &state,
+                transfer::Ring {
+                    call_id: &call_id,
+                    provider,
+                    ticket: pending.ticket,
+                    attempt: 1,
+                    to: &to,
+                    t_ms,
+                    since: Some(pending.decided_at),
+                },
+            )
+            .await;
             transfer::end_attempt(&state, id, "handed-over", None, None).await;
             let live = self.live_mut()?;
             live.transfer = Some(pending);
@@ -716,13 +733,15 @@ impl Session {
         pending.attempt += 1;
         let attempt_id = transfer::begin_attempt(
             &state,
-            &call_id,
-            provider,
-            pending.ticket,
-            pending.attempt,
-            &to,
-            t_ms,
-            Some(pending.decided_at),
+            transfer::Ring {
+                call_id: &call_id,
+                provider,
+                ticket: pending.ticket,
+                attempt: pending.attempt,
+                to: &to,
+                t_ms,
+                since: Some(pending.decided_at),
+            },
         )
         .await;
         let whisper = pending.summary.is_some();
@@ -740,7 +759,14 @@ impl Session {
             Err(e) => {
                 tracing::error!(call_id, provider, error = %e, "the transfer could not be dialed");
                 let outcome = format!("unavailable: {e}");
-                transfer::end_attempt(&state, attempt_id, "unavailable", Some(&e.to_string()), None).await;
+                transfer::end_attempt(
+                    &state,
+                    attempt_id,
+                    "unavailable",
+                    Some(&e.to_string()),
+                    None,
+                )
+                .await;
                 if let Some(live) = self.live.as_mut() {
                     live.attempt_id = None;
                 }
@@ -755,9 +781,8 @@ impl Session {
         let Some(live) = self.live.as_ref() else {
             return false;
         };
-        let handed = live.call.is_transferring()
-            && live.transfer.is_some()
-            && self.provider == "twilio";
+        let handed =
+            live.call.is_transferring() && live.transfer.is_some() && self.provider == "twilio";
         if !handed {
             return false;
         }
@@ -809,7 +834,10 @@ impl Session {
         let outcome = outcome.map(str::to_string);
         tokio::spawn(async move {
             let ms = agent.as_millis() as u64;
-            if let Err(e) = store.add_usage(&call_id, provider, ms, 0, outcome.as_deref()).await {
+            if let Err(e) = store
+                .add_usage(&call_id, provider, ms, 0, outcome.as_deref())
+                .await
+            {
                 tracing::error!(call_id, error = %e, "cannot meter the call");
             }
         });
@@ -829,7 +857,11 @@ impl Session {
             })
             .inc();
         if matches!(end, End::Transferred) && self.park() {
-            tracing::info!(provider = self.provider, reason, "the provider has the call; waiting for the transfer's outcome");
+            tracing::info!(
+                provider = self.provider,
+                reason,
+                "the provider has the call; waiting for the transfer's outcome"
+            );
             return;
         }
         let Some(live) = self.live.as_mut() else {

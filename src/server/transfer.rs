@@ -178,24 +178,33 @@ pub fn log_line(state: &AppState, call_id: &str, line: &EventLine) {
     CallLog::open(&state.engines.config().server.events_dir, call_id).write(line);
 }
 
-/// Starts an attempt at `to`: the row is written before the provider is asked, and the dial is logged
-/// with the time since the decision.
-pub async fn begin_attempt(
-    state: &AppState,
-    call_id: &str,
-    provider: &str,
-    ticket: Option<i64>,
-    attempt: u32,
-    to: &str,
-    t_ms: u64,
-    since: Option<Instant>,
-) -> Option<i64> {
+/// One target about to be rung.
+pub struct Ring<'a> {
+    pub call_id: &'a str,
+    pub provider: &'a str,
+    pub ticket: Option<i64>,
+    /// Counts from 1 across the call's targets.
+    pub attempt: u32,
+    pub to: &'a str,
+    pub t_ms: u64,
+    /// When the escalation was decided (the first attempt's latency is measured from it).
+    pub since: Option<Instant>,
+}
+
+/// Starts an attempt: the row is written before the provider is asked, and the dial is logged with the
+/// time since the decision.
+pub async fn begin_attempt(state: &AppState, ring: Ring<'_>) -> Option<i64> {
+    let Ring {
+        call_id,
+        provider,
+        ticket,
+        attempt,
+        to,
+        t_ms,
+        since,
+    } = ring;
     let id = match ticket {
-        Some(t) => match state
-            .store
-            .attempt_started(t, attempt, to, provider)
-            .await
-        {
+        Some(t) => match state.store.attempt_started(t, attempt, to, provider).await {
             Ok(id) => Some(id),
             Err(e) => {
                 tracing::error!(call_id, error = %e, "cannot record the transfer attempt");
@@ -261,7 +270,10 @@ pub async fn settle_summary(state: &AppState, pending: &mut PendingTransfer, cal
         .map_or(Duration::ZERO, |s| s.budget());
     let written = tokio::time::timeout(budget, task).await;
     let Ok(Ok(Some(summary))) = written else {
-        tracing::warn!(call_id, "the LLM summary did not come in time; the template's stands");
+        tracing::warn!(
+            call_id,
+            "the LLM summary did not come in time; the template's stands"
+        );
         return;
     };
     if let Some(ticket) = pending.ticket {
@@ -275,7 +287,10 @@ pub async fn settle_summary(state: &AppState, pending: &mut PendingTransfer, cal
 }
 
 /// Starts the LLM summary of `ticket` in the background.
-pub fn start_summary(state: &AppState, ticket: Option<i64>) -> Option<tokio::task::JoinHandle<Option<String>>> {
+pub fn start_summary(
+    state: &AppState,
+    ticket: Option<i64>,
+) -> Option<tokio::task::JoinHandle<Option<String>>> {
     let summarizer = state.dialers.summarizer.clone()?;
     let ticket = ticket?;
     let store = state.store.clone();
@@ -284,7 +299,10 @@ pub fn start_summary(state: &AppState, ticket: Option<i64>) -> Option<tokio::tas
         let ticket = store.get(ticket).await.ok()?;
         match summarizer.summarize(&ticket).await {
             Ok(s) => {
-                tracing::info!(ms = started.elapsed().as_millis() as u64, "LLM summary written");
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    "LLM summary written"
+                );
                 Some(s)
             }
             Err(e) => {
@@ -340,7 +358,13 @@ pub async fn dial_live(
 }
 
 /// Runs a parked call's core on `event` with nobody on the line: only tickets and log lines matter.
-pub async fn run_offline(state: &AppState, call_id: &str, call: &mut Call, event: Event, t_ms: u64) {
+pub async fn run_offline(
+    state: &AppState,
+    call_id: &str,
+    call: &mut Call,
+    event: Event,
+    t_ms: u64,
+) {
     let mut next = Some(event);
     while let Some(event) = next.take() {
         if let Err(e) = call.handle(event) {

@@ -185,7 +185,9 @@ pub async fn dial_result(
         Ok(p) => p,
         Err((status, reason)) => return refuse(&state, route, status, reason),
     };
-    let status = param(&params, "DialCallStatus").unwrap_or("failed").to_string();
+    let status = param(&params, "DialCallStatus")
+        .unwrap_or("failed")
+        .to_string();
     let talk = param(&params, "DialCallDuration").and_then(|d| d.parse::<i64>().ok());
     let caller_gone = param(&params, "CallStatus") == Some("completed");
     let parked = state
@@ -214,21 +216,44 @@ pub async fn dial_result(
         {
             tracing::error!(call, error = %e, "cannot meter the transfer");
         }
-        transfer::run_offline(&state, &call, &mut parked.call, Event::TransferBridged { t_ms }, t_ms).await;
+        transfer::run_offline(
+            &state,
+            &call,
+            &mut parked.call,
+            Event::TransferBridged { t_ms },
+            t_ms,
+        )
+        .await;
         forget_handoff(&state, &call);
         return xml(twiml::hangup());
     }
     transfer::end_attempt(&state, parked.attempt_id, &status, None, None).await;
     parked.attempt_id = None;
     if caller_gone {
-        transfer::run_offline(&state, &call, &mut parked.call, Event::HungUp { t_ms }, t_ms).await;
+        transfer::run_offline(
+            &state,
+            &call,
+            &mut parked.call,
+            Event::HungUp { t_ms },
+            t_ms,
+        )
+        .await;
         forget_handoff(&state, &call);
         return xml(twiml::hangup());
     }
     if let Some(next) = parked.targets.pop_front() {
         parked.attempt += 1;
         parked.attempt_id = transfer::begin_attempt(
-            &state, &call, "twilio", parked.ticket, parked.attempt, &next, t_ms, None,
+            &state,
+            transfer::Ring {
+                call_id: &call,
+                provider: "twilio",
+                ticket: parked.ticket,
+                attempt: parked.attempt,
+                to: &next,
+                t_ms,
+                since: None,
+            },
         )
         .await;
         let whisper = parked.summary.is_some();
@@ -279,7 +304,11 @@ fn reconnect(state: &AppState, call: &str, params: &[(String, String)]) -> Respo
     if let Some(t) = token.as_deref() {
         parameters.push(("token", t));
     }
-    xml(twiml::connect_stream(&stream_url, Some(&action), &parameters))
+    xml(twiml::connect_stream(
+        &stream_url,
+        Some(&action),
+        &parameters,
+    ))
 }
 
 /// `/twilio/whisper/{call}`: run on the answering person's leg before the bridge: the contextual summary.
@@ -321,14 +350,17 @@ pub async fn telnyx_whisper(State(state): State<AppState>, Path(call): Path<Stri
         return (StatusCode::NOT_FOUND, "no summary for this call\n").into_response();
     };
     let speech = state.clone();
-    let rendered =
-        tokio::task::spawn_blocking(move || speech.speech.render(&summary, 8_000)).await;
+    let rendered = tokio::task::spawn_blocking(move || speech.speech.render(&summary, 8_000)).await;
     match rendered {
         Ok(Ok(samples)) => (
             [(header::CONTENT_TYPE, "audio/wav")],
             crate::audio::wav::encode_g711_wav(crate::audio::g711::Law::MuLaw, 8_000, &samples),
         )
             .into_response(),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "cannot render the summary\n").into_response(),
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot render the summary\n",
+        )
+            .into_response(),
     }
 }

@@ -587,7 +587,11 @@ impl TimeWords {
 }
 
 /// "today", "tomorrow" or "on Monday": how `date` is said on `today`.
-pub fn spoken_day(date: NaiveDate, today: NaiveDate, say: &TimePrompts) -> Result<String, PromptError> {
+pub fn spoken_day(
+    date: NaiveDate,
+    today: NaiveDate,
+    say: &TimePrompts,
+) -> Result<String, PromptError> {
     if date == today {
         return Ok(say.today.clone());
     }
