@@ -36,6 +36,7 @@ fn draft(kind: TicketKind, call: &str) -> TicketDraft {
         call_id: call.into(),
         note: None,
         promise: Some("We will call you back tomorrow after 3 pm.".into()),
+        awaiting_transfer: false,
     }
 }
 

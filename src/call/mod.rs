@@ -617,6 +617,7 @@ impl Call {
             call_id: self.setup.call_id.clone(),
             note: None,
             promise: None,
+            awaiting_transfer: false,
         }
     }
 
@@ -637,6 +638,7 @@ impl Call {
         }
         let summary = self.summary_for(hit)?;
         let mut draft = self.draft(TicketKind::Escalation, hit, summary.clone());
+        draft.awaiting_transfer = self.setup.hearing == Hearing::Live;
         if let Phase::AskingFields { dialog, .. } = &self.phase {
             // Transferred in the middle of the callback questions: the answers so far go with the call.
             draft.fields = dialog.fields();

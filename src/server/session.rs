@@ -580,12 +580,6 @@ impl Session {
                     fallbacks = fallbacks.len(),
                     "transfer decided; dialed once the announcement has played"
                 );
-                // Written before anything is dialed: a crash from here on leaves a ticket a restart marks.
-                if let Some(id) = ticket {
-                    if let Err(e) = state.store.transfer_pending(id).await {
-                        tracing::error!(call_id = live.call_id, error = %e, "cannot mark the transfer pending");
-                    }
-                }
                 if let Some(summary) = &summary {
                     state
                         .handoffs

@@ -111,6 +111,10 @@ pub struct TicketDraft {
     /// What the agent promised the caller ("... we will call you back tomorrow after 3 pm").
     #[serde(default)]
     pub promise: Option<String>,
+    /// An escalation about to be dialed on a live call: written with transfer status `pending`, in the
+    /// same statement as the ticket, so no crash can leave it unmarked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_transfer: bool,
 }
 
 /// A stored ticket.

@@ -75,8 +75,9 @@ impl TicketStore {
         })?;
         let created = now();
         let row = sqlx::query(
-            "INSERT INTO tickets (created, kind, topic, summary, transcript, fields, caller, call_id, note, promise)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO tickets (created, kind, topic, summary, transcript, fields, caller, call_id, note, promise,
+                 transfer_status)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(created)
         .bind(draft.kind.as_str())
@@ -88,6 +89,7 @@ impl TicketStore {
         .bind(&draft.call_id)
         .bind(&draft.note)
         .bind(&draft.promise)
+        .bind(draft.awaiting_transfer.then_some("pending"))
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("id")?)
@@ -137,15 +139,6 @@ impl TicketStore {
             sqlx::query("UPDATE tickets SET summary = ? WHERE id = ?")
                 .bind(summary)
                 .bind(id),
-            id,
-        )
-        .await
-    }
-
-    /// Marks an escalation as decided and not yet dialed: if the server dies now, a restart finds it.
-    pub async fn transfer_pending(&self, id: i64) -> Result<(), StoreError> {
-        self.update_one(
-            sqlx::query("UPDATE tickets SET transfer_status = 'pending' WHERE id = ?").bind(id),
             id,
         )
         .await
@@ -339,6 +332,7 @@ fn ticket_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Ticket, StoreError> 
             call_id: row.try_get("call_id")?,
             note: row.try_get("note")?,
             promise: row.try_get("promise")?,
+            awaiting_transfer: false,
         },
         transfer_status: row.try_get("transfer_status")?,
         attempts: Vec::new(),

@@ -42,15 +42,25 @@ impl Server {
                 dir.path().join("calls").display()
             ),
         );
+        std::fs::write(dir.path().join("agent.toml"), toml).expect("write config");
+        Self::start_in(dir)
+    }
+
+    /// Starts `switchboard serve` on the config already in `dir` (a restart keeps its tickets and events).
+    pub fn start_in(dir: tempfile::TempDir) -> Server {
         let config_path = dir.path().join("agent.toml");
-        std::fs::write(&config_path, toml).expect("write config");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("server.log"))
+            .expect("log file");
         let mut child = super::bin()
             .args(["serve", "--config"])
             .arg(&config_path)
             .args(["--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.path().join("server.log")).expect("log file"))
+            .stderr(log)
             .spawn()
             .expect("start switchboard serve");
         let stdout = child.stdout.take().expect("stdout");
@@ -68,6 +78,14 @@ impl Server {
                 panic!("server did not start: {line:?}\n{log}")
             });
         Server { child, addr, dir }
+    }
+
+    /// `kill -9`: the process gets no chance to clean up. Returns its directory for a restart.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.dir, dir)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -88,19 +106,34 @@ impl Server {
 
     /// The call's JSON lines, once its `stream_end` line is written (waits up to 30 s).
     pub async fn events(&self, call_id: &str) -> Vec<Value> {
-        let path = self
-            .dir
-            .path()
-            .join("calls")
-            .join(format!("{call_id}.jsonl"));
+        self.events_of_streams(call_id, 1).await
+    }
+
+    /// The call's JSON lines once `streams` of its streams have ended (a call can come back on a new
+    /// stream after a transfer nobody took); waits up to 30 s.
+    pub async fn events_of_streams(&self, call_id: &str, streams: usize) -> Vec<Value> {
+        let path = self.events_path(call_id);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let lines = read_lines(&path);
-            if lines.iter().any(|l| l["type"] == "stream_end") || Instant::now() > deadline {
+            let ended = lines.iter().filter(|l| l["type"] == "stream_end").count();
+            if ended >= streams || Instant::now() > deadline {
                 return lines;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The call's JSON lines as they are now.
+    pub fn events_now(&self, call_id: &str) -> Vec<Value> {
+        read_lines(&self.events_path(call_id))
+    }
+
+    fn events_path(&self, call_id: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("calls")
+            .join(format!("{call_id}.jsonl"))
     }
 
     pub async fn metrics(&self) -> String {
