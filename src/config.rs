@@ -286,6 +286,8 @@ pub struct ProviderSettings {
     pub api_key: Option<String>,
     /// Plivo: the auth ID (HTTP Basic with `auth_token`).
     pub auth_id: Option<String>,
+    /// Telnyx: the account's Ed25519 public key (base64) that webhook signatures are checked with.
+    pub public_key: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -517,6 +519,8 @@ struct RawProvider {
     api_key: Option<Spanned<String>>,
     #[serde(default)]
     auth_id: Option<Spanned<String>>,
+    #[serde(default)]
+    public_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -876,6 +880,17 @@ fn provider_settings(
         });
         let api_key = secret(f, &format!("providers.{name}.api_key"), p.api_key);
         let auth_id = secret(f, &format!("providers.{name}.auth_id"), p.auth_id);
+        let key_span = p.public_key.as_ref().map(|k| k.span());
+        let public_key = secret(f, &format!("providers.{name}.public_key"), p.public_key);
+        if let (Some(key), Some(span)) = (&public_key, key_span) {
+            if !crate::telephony::signing::is_ed25519_public_key(key) {
+                f.error(
+                    &format!("providers.{name}.public_key"),
+                    span,
+                    "not an Ed25519 public key (32 bytes, base64) as the Telnyx portal shows it",
+                );
+            }
+        }
         out.insert(
             name,
             ProviderSettings {
@@ -885,6 +900,7 @@ fn provider_settings(
                 api_base,
                 api_key,
                 auth_id,
+                public_key,
             },
         );
     }

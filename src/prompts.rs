@@ -57,6 +57,8 @@ pub struct EscalationPrompts {
     pub failed: String,
     /// Said outside business hours instead of transferring: `{when}`.
     pub after_hours: String,
+    /// Said to whoever answers a transfer that needs a key press to bridge (Plivo).
+    pub accept: String,
     /// Callback ticket note of a failed transfer: `{outcome}`, `{ticket}`.
     pub failed_note: String,
     /// Callback ticket note of an escalation outside business hours: `{when}`.
@@ -177,6 +179,7 @@ impl Prompts {
             ),
             ("escalation.upset", &p.escalation.upset, none, none),
             ("escalation.failed", &p.escalation.failed, none, none),
+            ("escalation.accept", &p.escalation.accept, none, none),
             (
                 "escalation.after_hours",
                 &p.escalation.after_hours,

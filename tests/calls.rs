@@ -101,7 +101,7 @@ async fn a_caller_asking_to_cancel_a_contract_is_escalated() {
     assert_eq!(transfer.0, "+15550100001");
     let summary = transfer.1.expect("contextual summary");
     assert!(
-        summary.contains("Contract cancellation request"),
+        summary.contains("contract cancellation request"),
         "{summary}"
     );
     assert!(

@@ -140,6 +140,10 @@ pub enum Event {
     TransferBridged {
         t_ms: u64,
     },
+    /// The provider took the transfer and will not say how it went (its own flow, or no outcome reports).
+    TransferHandedOver {
+        t_ms: u64,
+    },
     /// Nobody took the transfer (`outcome`: busy, no-answer, failed, canceled, or why the provider could
     /// not be asked): the caller is back with the agent, which offers a callback.
     TransferFailed {
@@ -343,6 +347,18 @@ impl Call {
                 }
                 return Ok(());
             }
+            Event::TransferHandedOver { t_ms } => {
+                if self.is_transferring() {
+                    self.log(
+                        t_ms,
+                        CallEvent::TransferOutcome {
+                            outcome: "handed-over".into(),
+                        },
+                    );
+                    self.phase = Phase::Transferred;
+                }
+                return Ok(());
+            }
             Event::TransferFailed { t_ms, outcome } => return self.transfer_failed(t_ms, outcome),
             Event::HungUp { t_ms } if self.is_transferring() => {
                 // Gone while the transfer rang: still owed a callback.
@@ -385,6 +401,7 @@ impl Call {
             | Event::PromptFailed { .. }
             | Event::PromptsCut { .. }
             | Event::TransferBridged { .. }
+            | Event::TransferHandedOver { .. }
             | Event::TransferFailed { .. } => {}
         }
         Ok(())

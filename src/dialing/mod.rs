@@ -2,9 +2,11 @@
 //! up). Each provider's requests are built as plain values first (checked against the provider's API
 //! description in the tests), then sent with reqwest, with retries for what is worth retrying.
 
+pub mod plivo;
 pub mod summary;
 pub mod telnyx;
 pub mod twilio;
+pub mod vonage;
 
 use std::time::Duration;
 

@@ -113,6 +113,43 @@ impl TelnyxCalls {
     }
 }
 
+impl TelnyxCalls {
+    /// Streams the call's audio (both ways) to `stream_url` again: how a caller nobody took comes back to
+    /// the agent.
+    pub async fn start_streaming(
+        &self,
+        call_control_id: &str,
+        stream_url: &str,
+    ) -> Result<(), ControlError> {
+        if !valid_call_control_id(call_control_id) {
+            return Err(ControlError::Invalid {
+                what: "Telnyx call control id",
+                value: call_control_id.to_string(),
+            });
+        }
+        let body = json!({
+            "stream_url": stream_url,
+            "stream_track": "inbound_track",
+            "stream_bidirectional_mode": "rtp",
+            "stream_bidirectional_codec": "PCMU",
+        });
+        send(
+            PROVIDER,
+            &self.client,
+            reqwest::Method::POST,
+            &format!(
+                "{}/v2/calls/{call_control_id}/actions/streaming_start",
+                self.api_base
+            ),
+            &Credentials::Bearer(self.api_key.clone()),
+            Body::Json(&body),
+            self.patience,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 /// The call a transfer webhook is about: our id from its base64 `client_state`.
 pub fn client_state(encoded: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::STANDARD

@@ -7,9 +7,11 @@
 //! `[server] drain_seconds`, the rest are ended (their tickets still written) before the process exits.
 
 pub mod calllog;
+mod handover;
 pub mod metrics;
 mod session;
 pub mod stream;
+pub mod telnyx;
 pub mod transfer;
 pub mod voice;
 
@@ -67,6 +69,9 @@ pub enum ServerError {
 pub struct Handoff {
     pub to: String,
     pub summary: Option<String>,
+    /// Presented by providers that cannot sign their requests for the whisper (see
+    /// [`transfer::whisper_key`]).
+    pub key: String,
 }
 
 /// The calls in progress, and the drain on shutdown.
@@ -222,7 +227,14 @@ pub fn router(state: AppState) -> Router {
         .route("/twilio/voice", post(voice::answer))
         .route("/twilio/after-stream", post(voice::after_stream))
         .route("/twilio/dial-result/{call}", post(voice::dial_result))
-        .route("/telnyx/whisper/{call}", get(voice::telnyx_whisper))
+        .route("/telnyx/whisper/{call}", get(telnyx::whisper))
+        .route("/telnyx/events", post(telnyx::events))
+        .route(
+            "/vonage/whisper/{call}",
+            get(handover::vonage_whisper).post(handover::vonage_whisper),
+        )
+        .route("/plivo/transfer/{call}", post(handover::plivo_transfer))
+        .route("/plivo/whisper/{call}", post(handover::plivo_whisper))
         .route(
             "/twilio/whisper/{call}",
             get(voice::whisper).post(voice::whisper),

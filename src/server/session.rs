@@ -580,19 +580,18 @@ impl Session {
                     fallbacks = fallbacks.len(),
                     "transfer decided; dialed once the announcement has played"
                 );
-                if let Some(summary) = &summary {
-                    state
-                        .handoffs
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(
-                            live.call_id.clone(),
-                            Handoff {
-                                to: to.clone(),
-                                summary: Some(summary.clone()),
-                            },
-                        );
-                }
+                state
+                    .handoffs
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(
+                        live.call_id.clone(),
+                        Handoff {
+                            to: to.clone(),
+                            summary: summary.clone(),
+                            key: transfer::whisper_key(),
+                        },
+                    );
                 let mut targets: std::collections::VecDeque<String> = fallbacks.into();
                 targets.push_front(to);
                 live.transfer = Some(PendingTransfer {
@@ -702,28 +701,6 @@ impl Session {
         let Some(to) = pending.targets.pop_front() else {
             return Err(End::Transferred);
         };
-        let controlled =
-            provider == "twilio" || state.dialers.telnyx.is_some() && provider == "telnyx";
-        if !controlled {
-            // The provider's own flow takes the call when the stream closes (Exotel, or no credentials).
-            let id = transfer::begin_attempt(
-                &state,
-                transfer::Ring {
-                    call_id: &call_id,
-                    provider,
-                    ticket: pending.ticket,
-                    attempt: 1,
-                    to: &to,
-                    t_ms,
-                    since: Some(pending.decided_at),
-                },
-            )
-            .await;
-            transfer::end_attempt(&state, id, "handed-over", None, None).await;
-            let live = self.live_mut()?;
-            live.transfer = Some(pending);
-            return Err(End::Transferred);
-        }
         pending.attempt += 1;
         let attempt_id = transfer::begin_attempt(
             &state,
@@ -743,11 +720,18 @@ impl Session {
         let live = self.live_mut()?;
         live.attempt_id = attempt_id;
         match dialed {
-            Ok(controlled) => {
-                // Ok(false): Twilio without API credentials dials from the `<Connect action>` TwiML.
-                pending.dialed = controlled;
+            Ok(transfer::Dialed::Reported | transfer::Dialed::AtStreamEnd) => {
+                // The provider will say how it went: the call waits for that, parked, once the stream ends.
+                pending.dialed = true;
                 pending.targets.push_front(to);
                 live.transfer = Some(pending);
+                Err(End::Transferred)
+            }
+            Ok(transfer::Dialed::HandedOver) => {
+                // The provider (or its own flow, when the stream closes) has the call and will not report.
+                transfer::end_attempt(&state, attempt_id, "handed-over", None, None).await;
+                let t_ms = self.live_mut()?.ears.heard_ms();
+                self.handle(Event::TransferHandedOver { t_ms }).await?;
                 Err(End::Transferred)
             }
             Err(e) => {
@@ -776,7 +760,7 @@ impl Session {
             return false;
         };
         let handed =
-            live.call.is_transferring() && live.transfer.is_some() && self.provider == "twilio";
+            live.call.is_transferring() && live.transfer.as_ref().is_some_and(|t| t.dialed);
         if !handed {
             return false;
         }
@@ -803,6 +787,7 @@ impl Session {
             parked_at: Instant::now(),
             caller,
             resume: None,
+            bridged_at: None,
         };
         transfer::sweep(&self.state);
         self.state

@@ -40,6 +40,8 @@ pub const PARK_LIMIT: Duration = Duration::from_secs(4 * 3600);
 pub struct Dialers {
     pub twilio: Option<TwilioCalls>,
     pub telnyx: Option<TelnyxCalls>,
+    pub vonage: Option<crate::dialing::vonage::VonageCalls>,
+    pub plivo: Option<crate::dialing::plivo::PlivoCalls>,
     pub summarizer: Option<Arc<LlmSummarizer>>,
     /// The caller id the targets see: the agent's number.
     pub caller_id: String,
@@ -100,6 +102,38 @@ impl Dialers {
             ),
             None => None,
         };
+        let provider_error = |provider| move |source| DialerError::Provider { provider, source };
+        let vonage = config.provider("vonage");
+        let vonage = match &vonage.api_key {
+            Some(jwt) => Some(
+                crate::dialing::vonage::VonageCalls::new(
+                    vonage
+                        .api_base
+                        .as_deref()
+                        .unwrap_or(crate::dialing::vonage::API_BASE),
+                    jwt,
+                    DIAL_PATIENCE,
+                )
+                .map_err(provider_error("vonage"))?,
+            ),
+            None => None,
+        };
+        let plivo = config.provider("plivo");
+        let plivo = match (&plivo.auth_id, &plivo.auth_token) {
+            (Some(id), Some(token)) => Some(
+                crate::dialing::plivo::PlivoCalls::new(
+                    plivo
+                        .api_base
+                        .as_deref()
+                        .unwrap_or(crate::dialing::plivo::API_BASE),
+                    id,
+                    token,
+                    DIAL_PATIENCE,
+                )
+                .map_err(provider_error("plivo"))?,
+            ),
+            _ => None,
+        };
         let summarizer = match &config.summary {
             SummarySettings::Template => None,
             SummarySettings::Llm(s) => Some(Arc::new(LlmSummarizer::new(s.clone())?)),
@@ -107,6 +141,8 @@ impl Dialers {
         Ok(Self {
             twilio,
             telnyx,
+            vonage,
+            plivo,
             summarizer,
             caller_id: config.agent.phone_number.clone(),
             ring_seconds: config.escalation.ring_seconds,
@@ -146,6 +182,8 @@ pub struct Parked {
     pub caller: Option<String>,
     /// Set when nobody took the call: the next stream of this call resumes it with this outcome.
     pub resume: Option<String>,
+    /// When the person answered (Telnyx reports the bridge and the hang-up separately).
+    pub bridged_at: Option<Instant>,
 }
 
 impl Parked {
@@ -313,47 +351,107 @@ pub fn start_summary(
     }))
 }
 
-/// Asks the provider to ring `to` for a call still on its stream. `Ok(true)`: the provider took the call;
-/// `Ok(false)`: this provider has no call control configured (the stream's end hands the call over).
+/// What became of a dial request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialed {
+    /// The provider took the call and will report the outcome (Twilio's `<Dial action>`, Telnyx's events).
+    Reported,
+    /// Twilio without API credentials: the `<Connect action>` TwiML dials once the stream closes, and its
+    /// `<Dial action>` reports.
+    AtStreamEnd,
+    /// The provider took the call (or takes it when the stream closes) and reports nothing back to us.
+    HandedOver,
+}
+
+/// A capability for the whisper URLs of providers that cannot sign their requests to us: unguessable, one
+/// per transfer.
+pub fn whisper_key() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut key = String::new();
+    for _ in 0..2 {
+        // Each RandomState is seeded from the operating system's randomness.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(Instant::now().elapsed().as_nanos());
+        key.push_str(&format!("{:016x}", h.finish()));
+    }
+    key
+}
+
+/// The key of `call`'s whisper, if its transfer has one.
+pub fn handoff_key(state: &AppState, call: &str) -> Option<String> {
+    state
+        .handoffs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(call)
+        .map(|h| h.key.clone())
+}
+
+/// Asks the provider to ring `to` for a call still on its stream.
 pub async fn dial_live(
     state: &AppState,
     provider: &str,
     call_id: &str,
     to: &str,
     whisper: bool,
-) -> Result<bool, ControlError> {
+) -> Result<Dialed, ControlError> {
+    let base = state.engines.config().server.public_url.clone();
+    let key = handoff_key(state, call_id).unwrap_or_default();
+    let own = |path: &str| base.as_ref().map(|b| format!("{b}{path}"));
+    let needs_base = || ControlError::Invalid {
+        what: "server.public_url (the provider must reach our routes)",
+        value: String::new(),
+    };
     match provider {
         "twilio" => {
             let Some(calls) = &state.dialers.twilio else {
-                return Ok(false);
+                return Ok(Dialed::AtStreamEnd);
             };
-            let twiml = twilio_dial(state, call_id, to, whisper).ok_or(ControlError::Invalid {
-                what: "server.public_url (Twilio must reach our dial-result route)",
-                value: String::new(),
-            })?;
+            let twiml = twilio_dial(state, call_id, to, whisper).ok_or_else(needs_base)?;
             calls.update(call_id, &CallUpdate::Twiml(twiml)).await?;
-            Ok(true)
+            Ok(Dialed::Reported)
         }
         "telnyx" => {
             let Some(calls) = &state.dialers.telnyx else {
-                return Ok(false);
+                return Ok(Dialed::HandedOver);
             };
-            let base = state.engines.config().server.public_url.clone();
             let transfer = crate::dialing::telnyx::Transfer {
                 to: to.to_string(),
                 from: state.dialers.caller_id.clone(),
-                audio_url: base
-                    .as_ref()
-                    .filter(|_| whisper)
-                    .map(|b| format!("{b}/telnyx/whisper/{call_id}")),
+                audio_url: own(&format!("/telnyx/whisper/{call_id}.wav?key={key}"))
+                    .filter(|_| whisper),
                 timeout_secs: state.dialers.ring_seconds,
                 client_state: call_id.to_string(),
-                webhook_url: base.map(|b| format!("{b}/telnyx/events")),
+                webhook_url: own("/telnyx/events"),
             };
             calls.transfer(call_id, &transfer).await?;
-            Ok(true)
+            Ok(Dialed::Reported)
         }
-        _ => Ok(false),
+        "vonage" => {
+            let Some(calls) = &state.dialers.vonage else {
+                return Ok(Dialed::HandedOver);
+            };
+            let transfer = crate::dialing::vonage::Transfer {
+                to: to.to_string(),
+                from: state.dialers.caller_id.clone(),
+                timeout_secs: state.dialers.ring_seconds,
+                on_answer_url: own(&format!("/vonage/whisper/{call_id}?key={key}"))
+                    .filter(|_| whisper),
+                event_url: None,
+            };
+            calls.transfer(call_id, &transfer).await?;
+            Ok(Dialed::HandedOver)
+        }
+        "plivo" => {
+            let Some(calls) = &state.dialers.plivo else {
+                return Ok(Dialed::HandedOver);
+            };
+            let aleg =
+                own(&format!("/plivo/transfer/{call_id}?key={key}")).ok_or_else(needs_base)?;
+            calls.transfer(call_id, &aleg).await?;
+            Ok(Dialed::HandedOver)
+        }
+        _ => Ok(Dialed::HandedOver),
     }
 }
 

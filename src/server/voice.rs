@@ -335,32 +335,3 @@ pub async fn whisper(
         None => xml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>".to_string()),
     }
 }
-
-/// `GET /telnyx/whisper/{call}`: the contextual summary as a WAV file, in the agent's voice, for Telnyx's
-/// `audio_url` (played to whoever answers, before the bridge). `{call}` may end in `.wav`.
-pub async fn telnyx_whisper(State(state): State<AppState>, Path(call): Path<String>) -> Response {
-    let call = call.strip_suffix(".wav").unwrap_or(&call).to_string();
-    let summary = state
-        .handoffs
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&call)
-        .and_then(|h| h.summary.clone());
-    let Some(summary) = summary else {
-        return (StatusCode::NOT_FOUND, "no summary for this call\n").into_response();
-    };
-    let speech = state.clone();
-    let rendered = tokio::task::spawn_blocking(move || speech.speech.render(&summary, 8_000)).await;
-    match rendered {
-        Ok(Ok(samples)) => (
-            [(header::CONTENT_TYPE, "audio/wav")],
-            crate::audio::wav::encode_g711_wav(crate::audio::g711::Law::MuLaw, 8_000, &samples),
-        )
-            .into_response(),
-        _ => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "cannot render the summary\n",
-        )
-            .into_response(),
-    }
-}

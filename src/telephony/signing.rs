@@ -41,6 +41,53 @@ pub fn verify_twilio(
     mac(auth_token, url, params).verify_slice(&expected).is_ok()
 }
 
+/// How far a Telnyx webhook's timestamp may be from our clock: older ones may be replays.
+const TELNYX_TOLERANCE_S: i64 = 300;
+
+fn ed25519_key(public_key_b64: &str) -> Option<ed25519_dalek::VerifyingKey> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(public_key_b64.trim())
+        .ok()?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes.try_into().ok()?).ok()
+}
+
+/// Whether `key` is an Ed25519 public key in base64.
+pub fn is_ed25519_public_key(key: &str) -> bool {
+    ed25519_key(key).is_some()
+}
+
+/// Whether a Telnyx webhook is authentic: `signature` (`telnyx-signature-ed25519`, base64) is the
+/// account key's Ed25519 signature of `"{timestamp}|{body}"`, and `timestamp` (`telnyx-timestamp`, Unix
+/// seconds) is within five minutes of `now`.
+pub fn verify_telnyx(
+    public_key_b64: &str,
+    timestamp: &str,
+    body: &[u8],
+    signature: &str,
+    now: i64,
+) -> bool {
+    let Some(key) = ed25519_key(public_key_b64) else {
+        return false;
+    };
+    let Ok(ts) = timestamp.trim().parse::<i64>() else {
+        return false;
+    };
+    if (now - ts).abs() > TELNYX_TOLERANCE_S {
+        return false;
+    }
+    let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(sig) = ed25519_dalek::Signature::from_slice(&sig) else {
+        return false;
+    };
+    let mut message = Vec::with_capacity(timestamp.len() + 1 + body.len());
+    message.extend_from_slice(timestamp.trim().as_bytes());
+    message.push(b'|');
+    message.extend_from_slice(body);
+    key.verify_strict(&message, &sig).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! parameter can hold any character.
 
 /// Escapes text for an XML attribute value.
-fn attr(value: &str) -> String {
+pub fn attr(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

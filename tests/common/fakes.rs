@@ -125,31 +125,30 @@ pub async fn twilio(answer_with: Answer) -> FakeApi {
     }
 }
 
-/// Telnyx's call commands: `POST /v2/calls/{call_control_id}/actions/{action}`, JSON.
-pub async fn telnyx(answer_with: Answer) -> FakeApi {
+/// A JSON API answering every path and method (Telnyx's call commands, Vonage's and Plivo's calls):
+/// records the method and path, answers `ok_body` when it is up.
+pub async fn json_api(answer_with: Answer, ok_body: &str) -> FakeApi {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let fake = Fake {
         answer: answer_with,
-        body: r#"{"data":{"result":"ok"}}"#.into(),
+        body: ok_body.into(),
         seen: seen.clone(),
     };
     let app = Router::new()
-        .route(
-            "/v2/calls/{call}/actions/{action}",
-            post(
-                |State(fake): State<Fake>,
-                 Path((call, action)): Path<(String, String)>,
-                 headers: HeaderMap,
-                 axum::Json(json): axum::Json<serde_json::Value>| async move {
-                    fake.seen.lock().unwrap().push(Received {
-                        path: format!("/v2/calls/{call}/actions/{action}"),
-                        authorization: authorization(&headers),
-                        form: Vec::new(),
-                        json: Some(json),
-                    });
-                    answer(&fake).await
-                },
-            ),
+        .fallback(
+            |State(fake): State<Fake>,
+             method: axum::http::Method,
+             uri: axum::http::Uri,
+             headers: HeaderMap,
+             body: axum::body::Bytes| async move {
+                fake.seen.lock().unwrap().push(Received {
+                    path: format!("{method} {}", uri.path()),
+                    authorization: authorization(&headers),
+                    form: Vec::new(),
+                    json: serde_json::from_slice(&body).ok(),
+                });
+                answer(&fake).await
+            },
         )
         .with_state(fake);
     FakeApi {

@@ -133,7 +133,7 @@ impl Server {
         self.dir
             .path()
             .join("calls")
-            .join(format!("{call_id}.jsonl"))
+            .join(switchboard::server::calllog::file_name(call_id))
     }
 
     pub async fn metrics(&self) -> String {
