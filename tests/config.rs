@@ -445,3 +445,93 @@ fn provider_call_control_settings_are_validated() {
     );
     assert!(fields.contains(&"providers.twilio.api_base"), "{found:#?}");
 }
+
+#[test]
+fn transfer_targets_hours_and_summary_settings_are_validated() {
+    use switchboard::config::{transfer_targets, SummarySettings};
+    // `[escalation.hours]` (after `@`) goes at the end of `[escalation]`, before `[callback]`.
+    let with = |escalation: &str, rest: &str| {
+        let (keys, hours) = escalation.split_once('@').unwrap_or((escalation, ""));
+        base()
+            .replace(
+                "transfer_number = \"+15550100001\"\n",
+                &format!("transfer_number = \"+15550100001\"\n{keys}"),
+            )
+            .replace("[callback]", &format!("{hours}\n[callback]"))
+            + rest
+    };
+    let good = with(
+        "targets = [{ number = \"+15550100002\", name = \"Retention\", topics = [\"cancellation\"] }, { number = \"+15550100003\" }]\nring_seconds = 25\n@\
+         [escalation.hours]\nmon = \"09:00-12:00, 13:00-17:00\"\nsat = \"closed\"\nclosed = [\"2026-12-25\"]\n",
+        "\n[summary]\nengine = \"llm\"\nurl = \"http://127.0.0.1:11434/\"\nmodel = \"llama3\"\ntimeout_ms = 800\n",
+    );
+    let c = config::parse(&good, "agent.toml").unwrap().config;
+    assert_eq!(
+        transfer_targets(&c.escalation.targets, "cancellation"),
+        ["+15550100002", "+15550100001", "+15550100003"]
+    );
+    assert_eq!(
+        transfer_targets(&c.escalation.targets, "other"),
+        ["+15550100001", "+15550100003"]
+    );
+    assert_eq!(c.escalation.ring_seconds, 25);
+    let hours = c.escalation.hours.unwrap();
+    assert_eq!(hours.week[0].len(), 2);
+    assert!(hours.week[5].is_empty());
+    match c.summary {
+        SummarySettings::Llm(l) => {
+            assert_eq!(l.url, "http://127.0.0.1:11434");
+            assert_eq!(l.timeout_ms, 800);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Targets alone are enough to escalate.
+    let only_targets = base().replace(
+        "transfer_number = \"+15550100001\"\n",
+        "targets = [{ number = \"+15550100003\" }]\n",
+    );
+    let c = config::parse(&only_targets, "agent.toml").unwrap().config;
+    assert_eq!(
+        c.escalation.transfer_number.as_deref(),
+        Some("+15550100003")
+    );
+
+    let bad = with(
+        "targets = [{ number = \"+15550100000\" }, { number = \"0612\", topics = [\"nope\"] }]\nring_seconds = 2\n@\
+         [escalation.hours]\nmon = \"17:00-09:00\"\ntue = \"9-5\"\nclosed = [\"25/12/2026\"]\n",
+        "\n[summary]\nengine = \"gpt\"\n",
+    );
+    let found = issues(&bad);
+    let fields: Vec<&str> = found.iter().map(|i| i.field.as_str()).collect();
+    for expected in [
+        "escalation.targets[0].number",
+        "escalation.targets[1].number",
+        "escalation.targets[1].topics",
+        "escalation.ring_seconds",
+        "escalation.hours.mon",
+        "escalation.hours.tue",
+        "escalation.hours.closed",
+        "summary.engine",
+    ] {
+        assert!(
+            fields.contains(&expected),
+            "{expected} missing in {found:#?}"
+        );
+    }
+    let own = found
+        .iter()
+        .find(|i| i.field == "escalation.targets[0].number")
+        .unwrap();
+    assert!(own.message.contains("agent's own number"), "{own}");
+    let closed_all_week = with("@[escalation.hours]\nclosed = [\"2026-12-25\"]\n", "");
+    assert!(issues(&closed_all_week)
+        .iter()
+        .any(|i| i.field == "escalation.hours" && i.message.contains("no day has opening hours")));
+    let no_url = base() + "\n[summary]\nengine = \"llm\"\n";
+    assert_eq!(issues(&no_url)[0].field, "summary.url");
+    let slow = base() + "\n[summary]\nengine = \"llm\"\nurl = \"http://h\"\ntimeout_ms = 60000\n";
+    assert_eq!(issues(&slow)[0].field, "summary.timeout_ms");
+    let bad_key = base() + "\n[providers.telnyx]\npublic_key = \"not-a-key\"\n";
+    assert_eq!(issues(&bad_key)[0].field, "providers.telnyx.public_key");
+}

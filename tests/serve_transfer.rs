@@ -419,3 +419,34 @@ async fn a_server_killed_between_the_ticket_and_the_dial_leaves_a_marked_ticket(
     );
     assert!(server.log().contains("interrupted by the last shutdown"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_who_hangs_up_while_it_rings_gets_a_callback_and_unknown_calls_are_not_dropped() {
+    let _engines = common::engine_lock();
+    let twilio = fakes::twilio(Answer::Ok).await;
+    let server = Server::start(&config(&twilio, "", ""));
+    let report = escalating_call(&server, 12).await;
+    assert_eq!(report.close, Some((1000, "transferred".into())), "{report:?}");
+    let twiml = twilio.received()[0].param("Twiml").unwrap().to_string();
+    let action = attribute(&twiml, "action");
+    // The caller gave up while it rang: Twilio reports `canceled` on a completed parent call.
+    let mut gone = dial_status("canceled", "0");
+    gone[2] = ("CallStatus", "completed");
+    let answer = twilio_requests(&server, &action, &gone).await;
+    assert!(answer.contains("<Hangup/>"), "{answer}");
+    let t = tickets(&server).await;
+    assert_eq!(t.len(), 2, "{t:#?}");
+    assert_eq!(t[0].attempts[0].outcome.as_deref(), Some("canceled"));
+    assert_eq!(t[1].draft.kind, TicketKind::Callback);
+    assert!(t[1].draft.note.as_deref().unwrap().contains("caller hung up"));
+
+    // An outcome for a call this server does not know (it restarted while it rang): a caller still on
+    // the line is connected back to a fresh agent, never hung up on.
+    let unknown = format!("{BASE}/twilio/dial-result/CA99999999999999999999999999999999");
+    let mut params = dial_status("no-answer", "0");
+    params[1] = ("CallSid", "CA99999999999999999999999999999999");
+    let answer = twilio_requests(&server, &unknown, &params).await;
+    assert!(answer.contains("<Connect"), "{answer}");
+    let answer = twilio_requests(&server, &unknown, &dial_status("completed", "10")).await;
+    assert!(answer.contains("<Hangup/>"), "{answer}");
+}

@@ -84,6 +84,18 @@ fn update_call_requests_follow_twilios_openapi_description() {
             "Twiml and Url are mutually exclusive"
         );
     }
+    // Every DialCallStatus our action route understands is one of Twilio's call statuses.
+    let call_statuses: Vec<&str> = spec["components"]["schemas"]["call_enum_status"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for status in switchboard::dialing::twilio::DIAL_CALL_STATUSES {
+        assert!(call_statuses.contains(&status), "{status}");
+    }
+    assert!(switchboard::dialing::twilio::dial_bridged("completed"));
+    assert!(!switchboard::dialing::twilio::dial_bridged("no-answer"));
     // What the spec would refuse, we refuse before sending.
     assert!(matches!(
         calls.request("CA123", &CallUpdate::Complete),

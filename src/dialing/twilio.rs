@@ -11,6 +11,15 @@ const PROVIDER: &str = "twilio";
 /// Twilio's API host; `[providers.twilio] api_base` points elsewhere for tests and staging.
 pub const API_BASE: &str = "https://api.twilio.com";
 
+/// What `<Dial action>` reports as `DialCallStatus`: a bridged call ends `completed` (with
+/// `DialCallDuration`); the rest mean nobody took it.
+pub const DIAL_CALL_STATUSES: [&str; 5] = ["completed", "busy", "no-answer", "failed", "canceled"];
+
+/// Whether a `DialCallStatus` means the person answered (Twilio says `answered` for some bridges).
+pub fn dial_bridged(status: &str) -> bool {
+    matches!(status, "completed" | "answered")
+}
+
 /// What to do to the call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallUpdate {

@@ -199,14 +199,14 @@ pub async fn dial_result(
         // A call we no longer know (the server restarted while it rang): never hang up on a caller still
         // there; a new stream greets them afresh.
         tracing::warn!(call, status, "a transfer outcome for a call we do not know");
-        if caller_gone || matches!(status.as_str(), "completed" | "answered") {
+        if caller_gone || crate::dialing::twilio::dial_bridged(&status) {
             return xml(twiml::hangup());
         }
         return reconnect(&state, &call, &params);
     };
     let t_ms = parked.now_ms();
     tracing::info!(call, status, attempt = parked.attempt, "transfer outcome");
-    if matches!(status.as_str(), "completed" | "answered") {
+    if crate::dialing::twilio::dial_bridged(&status) {
         transfer::end_attempt(&state, parked.attempt_id, "bridged", None, talk).await;
         let transfer_ms = talk.map_or(0, |s| s.max(0) as u64 * 1000);
         if let Err(e) = state
