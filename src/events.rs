@@ -59,6 +59,10 @@ pub enum CallEvent {
         to: String,
         attempt: u32,
         provider: String,
+        /// From the end of the announcement to this request (our own overhead: the LLM summary's wait,
+        /// the attempt's row), for the first attempt.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_prompt_ms: Option<u64>,
     },
     /// How the transfer ended: `bridged`, or why nobody took it (busy, no-answer, failed, canceled,
     /// unavailable: ...); a failed one goes back to the agent.
@@ -183,6 +187,7 @@ impl EventLine {
                 to,
                 attempt,
                 provider,
+                ..
             } => format!("dial      {to} through {provider} (attempt {attempt})"),
             CallEvent::TransferOutcome { outcome } => format!("transfer  outcome: {outcome}"),
             CallEvent::Ticket { id, kind } => format!("ticket    #{id} filed ({})", kind.as_str()),

@@ -971,6 +971,28 @@ fn print_ticket(t: &Ticket) {
     if let Some(note) = &d.note {
         println!("  note     {note}");
     }
+    if let Some(status) = &t.transfer_status {
+        println!("  transfer {status}");
+        for a in &t.attempts {
+            let talk = a
+                .talk_seconds
+                .map(|s| format!(", talked {s} s"))
+                .unwrap_or_default();
+            let detail = a
+                .detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            println!(
+                "    #{} {} via {} at {}: {}{detail}{talk}",
+                a.attempt,
+                a.target,
+                a.provider,
+                a.started,
+                a.outcome.as_deref().unwrap_or("ringing")
+            );
+        }
+    }
     println!("  transcript");
     for line in d.transcript.lines() {
         println!("    {line}");

@@ -39,8 +39,8 @@ fn says(actions: &[Action]) -> Vec<String> {
         .collect()
 }
 
-/// Escalates a live call on "cancel my contract" and files its ticket as #7.
-fn escalated(c: &mut Call) -> Vec<Action> {
+/// The caller asks to cancel at 4 s.
+fn asks_to_cancel(c: &mut Call) {
     c.handle(heard_topic(
         4_000,
         "I want to cancel my contract",
@@ -48,6 +48,11 @@ fn escalated(c: &mut Call) -> Vec<Action> {
         TopicKind::Escalation,
     ))
     .unwrap();
+}
+
+/// Escalates a live call on "cancel my contract" and files its ticket as #7.
+fn escalated(c: &mut Call) -> Vec<Action> {
+    asks_to_cancel(c);
     drain(c);
     c.handle(Event::TicketFiled { t_ms: 4_100, id: 7 }).unwrap();
     drain(c)
@@ -146,13 +151,7 @@ fn outside_business_hours_an_escalation_becomes_a_callback_with_a_time() {
         .unwrap()
         .with_timezone(&chrono::Utc);
     let mut c = call_with(&toml, Hearing::Recording, saturday);
-    c.handle(heard_topic(
-        4_000,
-        "I want to cancel my contract",
-        "cancellation",
-        TopicKind::Escalation,
-    ))
-    .unwrap();
+    asks_to_cancel(&mut c);
     let fx = drain(&mut c);
     assert!(log(&fx).iter().any(|e| matches!(
         e,
@@ -184,13 +183,7 @@ fn outside_business_hours_an_escalation_becomes_a_callback_with_a_time() {
     // On a weekday at 10:00 the same call is transferred.
     let monday = saturday + chrono::Duration::days(2);
     let mut c = call_with(&toml, Hearing::Recording, monday);
-    c.handle(heard_topic(
-        4_000,
-        "I want to cancel my contract",
-        "cancellation",
-        TopicKind::Escalation,
-    ))
-    .unwrap();
+    asks_to_cancel(&mut c);
     let Some(Action::FileTicket(draft)) = effects(&drain(&mut c)).into_iter().next().cloned()
     else {
         panic!()

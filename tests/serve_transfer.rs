@@ -109,6 +109,22 @@ async fn escalating_call(server: &Server, linger_s: u64) -> switchboard::loadtes
     play_twilio(&server.ws("/twilio/stream"), peer).await
 }
 
+/// An escalating call handed to Twilio: the `<Dial>` TwiML our `UpdateCall` carried, and its action URL.
+async fn transferred_call(server: &Server, twilio: &FakeApi) -> (String, String) {
+    let report = escalating_call(server, 12).await;
+    assert_eq!(
+        report.close,
+        Some((1000, "transferred".into())),
+        "{report:?}"
+    );
+    let twiml = twilio.received()[0]
+        .param("Twiml")
+        .expect("an UpdateCall with Twiml")
+        .to_string();
+    let action = attribute(&twiml, "action");
+    (twiml, action)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_escalation_is_dialed_with_its_summary_whispered_and_bridged() {
     let _engines = common::engine_lock();
@@ -123,12 +139,7 @@ async fn an_escalation_is_dialed_with_its_summary_whispered_and_bridged() {
             llm.url
         ),
     ));
-    let report = escalating_call(&server, 12).await;
-    assert_eq!(
-        report.close,
-        Some((1000, "transferred".into())),
-        "{report:?}"
-    );
+    let (twiml, action) = transferred_call(&server, &twilio).await;
 
     // One UpdateCall, authenticated, with the Dial that reports to our action URL.
     let sent = twilio.received();
@@ -142,12 +153,10 @@ async fn an_escalation_is_dialed_with_its_summary_whispered_and_bridged() {
         .as_deref()
         .unwrap()
         .starts_with("Basic "));
-    let twiml = sent[0].param("Twiml").expect("Twiml").to_string();
     assert!(
         twiml.contains(">+15550100001</Number>") && twiml.contains("callerId=\"+15550100000\""),
         "{twiml}"
     );
-    let action = attribute(&twiml, "action");
     assert_eq!(action, format!("{BASE}/twilio/dial-result/{CALL}"));
 
     // The person who answers hears the summary the LLM wrote.
@@ -208,14 +217,7 @@ async fn nobody_answers_so_the_fallback_rings_then_the_caller_is_back_for_a_call
         "targets = [{ number = \"+15550100003\", name = \"Overflow desk\" }]\n",
         "",
     ));
-    let report = escalating_call(&server, 12).await;
-    assert_eq!(
-        report.close,
-        Some((1000, "transferred".into())),
-        "{report:?}"
-    );
-    let twiml = twilio.received()[0].param("Twiml").unwrap().to_string();
-    let action = attribute(&twiml, "action");
+    let (_, action) = transferred_call(&server, &twilio).await;
 
     // No answer at the first target: the fallback rings, straight from the action's TwiML.
     let next = twilio_requests(&server, &action, &dial_status("no-answer", "0")).await;
@@ -425,10 +427,7 @@ async fn a_caller_who_hangs_up_while_it_rings_gets_a_callback_and_unknown_calls_
     let _engines = common::engine_lock();
     let twilio = fakes::twilio(Answer::Ok).await;
     let server = Server::start(&config(&twilio, "", ""));
-    let report = escalating_call(&server, 12).await;
-    assert_eq!(report.close, Some((1000, "transferred".into())), "{report:?}");
-    let twiml = twilio.received()[0].param("Twiml").unwrap().to_string();
-    let action = attribute(&twiml, "action");
+    let (_, action) = transferred_call(&server, &twilio).await;
     // The caller gave up while it rang: Twilio reports `canceled` on a completed parent call.
     let mut gone = dial_status("canceled", "0");
     gone[2] = ("CallStatus", "completed");
@@ -438,7 +437,12 @@ async fn a_caller_who_hangs_up_while_it_rings_gets_a_callback_and_unknown_calls_
     assert_eq!(t.len(), 2, "{t:#?}");
     assert_eq!(t[0].attempts[0].outcome.as_deref(), Some("canceled"));
     assert_eq!(t[1].draft.kind, TicketKind::Callback);
-    assert!(t[1].draft.note.as_deref().unwrap().contains("caller hung up"));
+    assert!(t[1]
+        .draft
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("caller hung up"));
 
     // An outcome for a call this server does not know (it restarted while it rang): a caller still on
     // the line is connected back to a fresh agent, never hung up on.

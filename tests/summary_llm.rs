@@ -7,35 +7,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::fakes::{self, Answer};
+use common::sample::ticket;
 use switchboard::config::LlmSummary;
 use switchboard::dialing::summary::{LlmSummarizer, SummaryError};
-use switchboard::tickets::{FieldStatus, FieldValue, Ticket, TicketDraft, TicketKind};
-
-fn ticket() -> Ticket {
-    let mut reason = FieldValue::missing("reason", "Why?", "text");
-    reason.value = Some("double charge in March".into());
-    reason.status = FieldStatus::Answered;
-    Ticket {
-        id: 1,
-        created: "2026-12-02T10:00:00.000Z".into(),
-        status: "open".into(),
-        draft: TicketDraft {
-            kind: TicketKind::Escalation,
-            topic: Some("cancellation".into()),
-            summary: "Caller with number ending 42 calls about contract cancellation request"
-                .into(),
-            transcript: "[00:04] I want to cancel my contract, you charged me twice".into(),
-            fields: vec![reason],
-            caller: Some("+15550123442".into()),
-            call_id: "CA1".into(),
-            note: None,
-            promise: None,
-            awaiting_transfer: false,
-        },
-        transfer_status: None,
-        attempts: Vec::new(),
-    }
-}
 
 fn summarizer(url: &str, timeout_ms: u64) -> LlmSummarizer {
     LlmSummarizer::new(LlmSummary {

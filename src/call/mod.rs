@@ -336,27 +336,11 @@ impl Call {
                 return Ok(());
             }
             Event::TransferBridged { t_ms } => {
-                if self.is_transferring() {
-                    self.log(
-                        t_ms,
-                        CallEvent::TransferOutcome {
-                            outcome: "bridged".into(),
-                        },
-                    );
-                    self.phase = Phase::Transferred;
-                }
+                self.transferred(t_ms, "bridged");
                 return Ok(());
             }
             Event::TransferHandedOver { t_ms } => {
-                if self.is_transferring() {
-                    self.log(
-                        t_ms,
-                        CallEvent::TransferOutcome {
-                            outcome: "handed-over".into(),
-                        },
-                    );
-                    self.phase = Phase::Transferred;
-                }
+                self.transferred(t_ms, "handed-over");
                 return Ok(());
             }
             Event::TransferFailed { t_ms, outcome } => return self.transfer_failed(t_ms, outcome),
@@ -701,6 +685,15 @@ impl Call {
         let said = fill(&esc.after_hours, &[("when", &when)])?;
         let note = fill(&esc.after_hours_note, &[("when", &when)])?;
         self.flag_with(t_ms, hit, Some(said), Some(note))
+    }
+
+    /// The transfer under way reached its end (`outcome`): the agent's part is over.
+    fn transferred(&mut self, t_ms: u64, outcome: &str) {
+        if self.is_transferring() {
+            let outcome = outcome.to_string();
+            self.log(t_ms, CallEvent::TransferOutcome { outcome });
+            self.phase = Phase::Transferred;
+        }
     }
 
     /// Nobody took the transfer: the agent says so and offers the callback, whose ticket points back at the

@@ -52,7 +52,7 @@ pub struct Target {
     pub pid: Option<u32>,
     child: Option<Child>,
     /// The spawned server's scratch tickets and events, removed on drop.
-    _dir: Option<tempfile::TempDir>,
+    scratch: Option<tempfile::TempDir>,
 }
 
 impl Drop for Target {
@@ -105,8 +105,13 @@ impl Target {
             url: format!("ws://{addr}/twilio/stream"),
             pid: Some(child.id()),
             child: Some(child),
-            _dir: Some(scratch),
+            scratch: Some(scratch),
         })
+    }
+
+    /// Where a spawned server writes each call's JSON lines.
+    pub fn events_dir(&self) -> Option<std::path::PathBuf> {
+        self.scratch.as_ref().map(|d| d.path().join("calls"))
     }
 
     /// A server started elsewhere; `pid` (if local) lets its CPU and memory be measured.
@@ -115,7 +120,7 @@ impl Target {
             url,
             pid,
             child: None,
-            _dir: None,
+            scratch: None,
         }
     }
 }
@@ -217,7 +222,8 @@ impl Level {
     }
 }
 
-fn percentile(mut xs: Vec<f64>, p: f64) -> Option<f64> {
+/// The `p`th percentile of `xs` (linear between ranks); `None` when empty.
+pub fn percentile(mut xs: Vec<f64>, p: f64) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }

@@ -72,6 +72,8 @@ pub struct Handoff {
     /// Presented by providers that cannot sign their requests for the whisper (see
     /// [`transfer::whisper_key`]).
     pub key: String,
+    /// When the transfer was decided: forgotten after [`transfer::PARK_LIMIT`] in any case.
+    pub since: std::time::Instant,
 }
 
 /// The calls in progress, and the drain on shutdown.

@@ -580,6 +580,7 @@ impl Session {
                     fallbacks = fallbacks.len(),
                     "transfer decided; dialed once the announcement has played"
                 );
+                transfer::sweep(&state);
                 state
                     .handoffs
                     .lock()
@@ -590,6 +591,7 @@ impl Session {
                             to: to.clone(),
                             summary: summary.clone(),
                             key: transfer::whisper_key(),
+                            since: Instant::now(),
                         },
                     );
                 let mut targets: std::collections::VecDeque<String> = fallbacks.into();
@@ -687,6 +689,7 @@ impl Session {
         }
         let call_id = live.call_id.clone();
         let t_ms = live.ears.heard_ms();
+        let ready = Instant::now();
         transfer::settle_summary(&state, &mut pending, &call_id).await;
         if let Some(summary) = &pending.summary {
             if let Some(h) = state
@@ -712,6 +715,7 @@ impl Session {
                 to: &to,
                 t_ms,
                 since: Some(pending.decided_at),
+                ready: Some(ready),
             },
         )
         .await;

@@ -115,12 +115,9 @@ async fn bridged(state: &AppState, call: &str) {
 }
 
 async fn hung_up(state: &AppState, call: &str, cause: &str) {
-    let parked = state
-        .parked
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(call);
-    let Some(mut parked) = parked else { return };
+    let Some(mut parked) = transfer::unpark(state, call) else {
+        return;
+    };
     let t_ms = parked.now_ms();
     if let Some(since) = parked.bridged_at {
         // The conversation is over.
@@ -132,63 +129,25 @@ async fn hung_up(state: &AppState, call: &str, cause: &str) {
         {
             tracing::error!(call, error = %e, "cannot meter the transfer");
         }
-        transfer::run_offline(
-            state,
-            call,
-            &mut parked.call,
-            Event::TransferBridged { t_ms },
-            t_ms,
-        )
-        .await;
-        forget_handoff(state, call);
+        transfer::conclude(state, call, &mut parked, Event::TransferBridged { t_ms }).await;
         return;
     }
     let outcome = outcome_of(cause);
     transfer::end_attempt(state, parked.attempt_id, outcome, Some(cause), None).await;
     parked.attempt_id = None;
-    while let Some(next) = parked.targets.pop_front() {
-        parked.attempt += 1;
-        parked.attempt_id = transfer::begin_attempt(
-            state,
-            transfer::Ring {
-                call_id: call,
-                provider: "telnyx",
-                ticket: parked.ticket,
-                attempt: parked.attempt,
-                to: &next,
-                t_ms,
-                since: None,
-            },
-        )
-        .await;
+    while let Some(next) = transfer::ring_next(state, call, "telnyx", &mut parked).await {
         let whisper = parked.summary.is_some();
         match transfer::dial_live(state, "telnyx", call, &next, whisper).await {
-            Ok(_) => {
-                parked.current = Some(next);
-                state
-                    .parked
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(call.to_string(), parked);
-                return;
-            }
+            Ok(_) => return transfer::park(state, call, parked),
             Err(e) => {
-                transfer::end_attempt(
-                    state,
-                    parked.attempt_id,
-                    "unavailable",
-                    Some(&e.to_string()),
-                    None,
-                )
-                .await;
+                let detail = e.to_string();
+                transfer::end_attempt(state, parked.attempt_id, "unavailable", Some(&detail), None)
+                    .await;
                 parked.attempt_id = None;
             }
         }
     }
     // Nobody took it: the caller's leg is still ours; stream it back and resume the call there.
-    forget_handoff(state, call);
-    parked.resume = Some(outcome.to_string());
-    parked.current = None;
     let stream_url = state.engines.config().server.stream_url("telnyx");
     let restart = match (&state.dialers.telnyx, stream_url) {
         (Some(calls), Some(url)) => calls.start_streaming(call, &url).await,
@@ -198,28 +157,13 @@ async fn hung_up(state: &AppState, call: &str, cause: &str) {
         }),
     };
     match restart {
-        Ok(()) => {
-            state
-                .parked
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(call.to_string(), parked);
-        }
+        Ok(()) => transfer::await_return(state, call, parked, outcome),
         Err(e) => {
             // The caller cannot be brought back: the callback is still owed.
             tracing::error!(call, error = %e, "cannot stream the caller back after the transfer");
-            transfer::run_offline(state, call, &mut parked.call, Event::HungUp { t_ms }, t_ms)
-                .await;
+            transfer::conclude(state, call, &mut parked, Event::HungUp { t_ms }).await;
         }
     }
-}
-
-fn forget_handoff(state: &AppState, call: &str) {
-    state
-        .handoffs
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(call);
 }
 
 /// `GET /telnyx/whisper/{call}.wav?key=...`: the contextual summary as a WAV file, in the agent's voice,

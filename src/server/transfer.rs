@@ -227,6 +227,8 @@ pub struct Ring<'a> {
     pub t_ms: u64,
     /// When the escalation was decided (the first attempt's latency is measured from it).
     pub since: Option<Instant>,
+    /// When the announcement had played.
+    pub ready: Option<Instant>,
 }
 
 /// Starts an attempt: the row is written before the provider is asked, and the dial is logged with the
@@ -240,6 +242,7 @@ pub async fn begin_attempt(state: &AppState, ring: Ring<'_>) -> Option<i64> {
         to,
         t_ms,
         since,
+        ready,
     } = ring;
     let id = match ticket {
         Some(t) => match state.store.attempt_started(t, attempt, to, provider).await {
@@ -257,6 +260,7 @@ pub async fn begin_attempt(state: &AppState, ring: Ring<'_>) -> Option<i64> {
             to: to.to_string(),
             attempt,
             provider: provider.to_string(),
+            after_prompt_ms: ready.map(|r| r.elapsed().as_millis() as u64),
         },
     );
     if let Some(since) = since {
@@ -488,8 +492,83 @@ pub async fn run_offline(
     }
 }
 
-/// Drops parked calls older than [`PARK_LIMIT`] (their provider never reported back).
+/// A parked call's transfer is over (bridged, or the caller is gone): its core hears `event` with nobody
+/// on the line, and the whisper is forgotten.
+pub async fn conclude(state: &AppState, call: &str, parked: &mut Parked, event: Event) {
+    let t_ms = parked.now_ms();
+    run_offline(state, call, &mut parked.call, event, t_ms).await;
+    forget_handoff(state, call);
+}
+
+/// The next target of a parked call, its attempt begun (`None` when none is left).
+pub async fn ring_next(
+    state: &AppState,
+    call: &str,
+    provider: &str,
+    parked: &mut Parked,
+) -> Option<String> {
+    let next = parked.targets.pop_front()?;
+    parked.attempt += 1;
+    parked.attempt_id = begin_attempt(
+        state,
+        Ring {
+            call_id: call,
+            provider,
+            ticket: parked.ticket,
+            attempt: parked.attempt,
+            to: &next,
+            t_ms: parked.now_ms(),
+            since: None,
+            ready: None,
+        },
+    )
+    .await;
+    parked.current = Some(next.clone());
+    Some(next)
+}
+
+/// Nobody took the call: the next stream of `call` resumes it with `outcome`.
+pub fn await_return(state: &AppState, call: &str, mut parked: Parked, outcome: &str) {
+    forget_handoff(state, call);
+    parked.resume = Some(outcome.to_string());
+    parked.current = None;
+    park(state, call, parked);
+}
+
+/// Keeps `parked` until the provider reports on `call` again.
+pub fn park(state: &AppState, call: &str, parked: Parked) {
+    state
+        .parked
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(call.to_string(), parked);
+}
+
+/// Takes `call` out of the parked calls.
+pub fn unpark(state: &AppState, call: &str) -> Option<Parked> {
+    state
+        .parked
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(call)
+}
+
+fn forget_handoff(state: &AppState, call: &str) {
+    state
+        .handoffs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(call);
+}
+
+/// Drops parked calls and whispers older than [`PARK_LIMIT`] (their provider never reported back, or
+/// reports nothing).
 pub fn sweep(state: &AppState) {
+    state
+        .handoffs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|_, h| h.since.elapsed() < PARK_LIMIT);
     let mut parked = state.parked.lock().unwrap_or_else(|p| p.into_inner());
     parked.retain(|call, p| {
         let keep = p.parked_at.elapsed() < PARK_LIMIT;

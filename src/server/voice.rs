@@ -190,12 +190,7 @@ pub async fn dial_result(
         .to_string();
     let talk = param(&params, "DialCallDuration").and_then(|d| d.parse::<i64>().ok());
     let caller_gone = param(&params, "CallStatus") == Some("completed");
-    let parked = state
-        .parked
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&call);
-    let Some(mut parked) = parked else {
+    let Some(mut parked) = transfer::unpark(&state, &call) else {
         // A call we no longer know (the server restarted while it rang): never hang up on a caller still
         // there; a new stream greets them afresh.
         tracing::warn!(call, status, "a transfer outcome for a call we do not know");
@@ -216,77 +211,26 @@ pub async fn dial_result(
         {
             tracing::error!(call, error = %e, "cannot meter the transfer");
         }
-        transfer::run_offline(
-            &state,
-            &call,
-            &mut parked.call,
-            Event::TransferBridged { t_ms },
-            t_ms,
-        )
-        .await;
-        forget_handoff(&state, &call);
+        transfer::conclude(&state, &call, &mut parked, Event::TransferBridged { t_ms }).await;
         return xml(twiml::hangup());
     }
     transfer::end_attempt(&state, parked.attempt_id, &status, None, None).await;
     parked.attempt_id = None;
     if caller_gone {
-        transfer::run_offline(
-            &state,
-            &call,
-            &mut parked.call,
-            Event::HungUp { t_ms },
-            t_ms,
-        )
-        .await;
-        forget_handoff(&state, &call);
+        transfer::conclude(&state, &call, &mut parked, Event::HungUp { t_ms }).await;
         return xml(twiml::hangup());
     }
-    if let Some(next) = parked.targets.pop_front() {
-        parked.attempt += 1;
-        parked.attempt_id = transfer::begin_attempt(
-            &state,
-            transfer::Ring {
-                call_id: &call,
-                provider: "twilio",
-                ticket: parked.ticket,
-                attempt: parked.attempt,
-                to: &next,
-                t_ms,
-                since: None,
-            },
-        )
-        .await;
-        let whisper = parked.summary.is_some();
-        let dial = transfer::twilio_dial(&state, &call, &next, whisper);
-        parked.current = Some(next);
-        state
-            .parked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(call.clone(), parked);
+    if let Some(next) = transfer::ring_next(&state, &call, "twilio", &mut parked).await {
+        let dial = transfer::twilio_dial(&state, &call, &next, parked.summary.is_some());
+        transfer::park(&state, &call, parked);
         return match dial {
             Some(d) => xml(d),
             None => xml(twiml::hangup()),
         };
     }
     // Nobody took it: back to the agent, on a new stream of the same call.
-    parked.resume = Some(status);
-    parked.current = None;
-    forget_handoff(&state, &call);
-    state
-        .parked
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(call.clone(), parked);
+    transfer::await_return(&state, &call, parked, &status);
     reconnect(&state, &call, &params)
-}
-
-fn forget_handoff(state: &AppState, call: &str) {
-    state
-        .handoffs
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(call);
 }
 
 /// `<Connect><Stream>` back to us for `call`, as when it was answered.

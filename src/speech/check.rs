@@ -107,6 +107,16 @@ pub fn agent_sentences(
     let a_time = format!("{} {}", t.tomorrow, fill(&t.after, &[("clock", &three)])?);
     let mut out = prompts.fixed_sentences();
     out.push(fill(&prompts.callback.promise_time, &[("time", &a_time)])?);
+    let monday = fill(&t.weekday, &[("weekday", &t.weekdays[0])])?;
+    let nine = fill(
+        &t.clock,
+        &[("hour", "9"), ("minutes", ""), ("meridiem", &t.am)],
+    )?;
+    let opening = format!("{monday} {}", fill(&t.at, &[("clock", &nine)])?);
+    out.push(fill(
+        &prompts.escalation.after_hours,
+        &[("when", &opening)],
+    )?);
     for field in fields {
         let q = question(field, prompts)?;
         let sample = match field.kind {

@@ -5,6 +5,7 @@
 pub mod dialects;
 pub mod fakes;
 pub mod live;
+pub mod sample;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
