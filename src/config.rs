@@ -162,8 +162,22 @@ pub struct Escalation {
     pub mandatory_topics: Vec<MandatoryTopic>,
     /// How long each target rings before the next is tried.
     pub ring_seconds: u32,
+    /// Whether a topic's targets ring one after the other or all at once.
+    pub ring: RingOrder,
     /// When people take transfers (`[escalation.hours]`, in `agent.timezone`); `None`: always.
     pub hours: Option<crate::call::hours::BusinessHours>,
+}
+
+/// How the targets of an escalation ring (`[escalation] ring`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RingOrder {
+    /// One after the other: the next rings when the one before is busy or does not answer.
+    #[default]
+    InOrder,
+    /// All together: the first to answer takes the call (Twilio; the other providers' transfer takes one
+    /// number, so they ring in order).
+    AllAtOnce,
 }
 
 /// One place an escalated call may be transferred to.
@@ -565,6 +579,8 @@ struct RawEscalation {
     targets: Vec<Spanned<RawTarget>>,
     #[serde(default)]
     ring_seconds: Option<Spanned<i64>>,
+    #[serde(default)]
+    ring: Option<RingOrder>,
     #[serde(default)]
     hours: Option<Spanned<RawHours>>,
 }
@@ -1087,13 +1103,17 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     let support_span = raw.agent.support.span();
 
     // [escalation]
-    let (escalation_raw, esc_span) = match raw.escalation {
+    let (mut escalation_raw, esc_span) = match raw.escalation {
         Some(e) => {
             let span = e.span();
             (Some(e.into_inner()), span)
         }
         None => (None, 0..0),
     };
+    let ring = escalation_raw
+        .as_mut()
+        .and_then(|e| e.ring.take())
+        .unwrap_or_default();
     let (transfer_number, contextual_summary, esc_topics_raw, targets_raw, ring_raw, hours_raw) =
         match escalation_raw {
             Some(e) => (
@@ -1410,6 +1430,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
                 contextual_summary,
                 mandatory_topics: escalation_topics,
                 ring_seconds,
+                ring,
                 hours,
             },
             callback: Callback {

@@ -71,6 +71,10 @@ enum Command {
         /// The caller's number (E.164), used in summaries and tickets.
         #[arg(long)]
         caller: Option<String>,
+        /// When the call took place (RFC 3339, e.g. 2026-12-05T10:00:00-05:00; default: now): business
+        /// hours and relative callback times are read from it.
+        #[arg(long, value_parser = parse_moment)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
         /// Ticket database (default: `[tickets] database` of the config, else switchboard.db).
         #[arg(long)]
         db: Option<PathBuf>,
@@ -195,6 +199,15 @@ enum TicketsAction {
     },
 }
 
+/// `--at`: an RFC 3339 moment.
+fn parse_moment(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            format!("{text:?} is not an RFC 3339 time such as 2026-12-05T10:00:00-05:00: {e}")
+        })
+}
+
 fn parse_channel(s: &str) -> Result<ChannelChoice, String> {
     if s == "mix" {
         return Ok(ChannelChoice::Mix);
@@ -250,6 +263,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
             channel,
             caller,
+            at,
             db,
             recordings,
         } => {
@@ -258,6 +272,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 channel,
                 caller,
                 call_id: None,
+                at,
             };
             runtime.block_on(replay(&models, &config, json, options, db, &recordings))
         }

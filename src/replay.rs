@@ -52,6 +52,9 @@ pub struct ReplayOptions {
     pub caller: Option<String>,
     /// Defaults to `replay-<file stem>`.
     pub call_id: Option<String>,
+    /// When the call took place (default: now): business hours and "tomorrow" are read from it, so a
+    /// replay decides as the live agent would have at that moment.
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What a replay ended with.
@@ -238,7 +241,7 @@ impl Replayer {
             &self.language,
             topics,
             Hearing::Recording,
-            chrono::Utc::now(),
+            options.at.unwrap_or_else(chrono::Utc::now),
         ));
 
         let mut outcome = ReplayOutcome {

@@ -297,3 +297,52 @@ fn the_command_line_prints_the_json_contract_and_lists_the_ticket() {
         "{shown}"
     );
 }
+
+/// `replay --at` replays a call as if it came in then: on a Saturday, outside the business's hours, the
+/// escalation becomes a callback with the opening said; on the Monday morning it is transferred.
+#[test]
+fn a_replay_at_a_moment_outside_business_hours_files_a_callback() {
+    let _engines = common::engine_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("agent.toml");
+    let hours = "[escalation.hours]\nmon = \"09:00-17:00\"\nfri = \"09:00-17:00\"\n\n[callback]";
+    std::fs::write(
+        &cfg,
+        common::agent_toml("decide").replacen("[callback]", hours, 1),
+    )
+    .unwrap();
+    let wav = common::write_call(dir.path(), "cancel", &["I want to cancel my contract."]);
+    let replay_at = |at: &str| {
+        let out = common::bin()
+            .args(["replay", "--json", "--at", at, "--config"])
+            .arg(&cfg)
+            .arg("--db")
+            .arg(dir.path().join("t.db"))
+            .arg(&wav)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let saturday = replay_at("2026-12-05T10:00:00-05:00");
+    assert!(
+        saturday.contains("They are back on Monday at 9 am"),
+        "{saturday}"
+    );
+    assert!(saturday.contains(r#""kind":"callback""#), "{saturday}");
+    assert!(!saturday.contains(r#""type":"transfer""#), "{saturday}");
+    let monday = replay_at("2026-12-07T10:00:00-05:00");
+    assert!(monday.contains(r#""type":"transfer""#), "{monday}");
+    let bad = common::bin()
+        .args(["replay", "--at", "next tuesday", "--config"])
+        .arg(&cfg)
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
+}

@@ -92,7 +92,7 @@ async fn a_twilio_call_is_greeted_escalated_and_handed_over() {
     assert!(transfer[0]["summary"]
         .as_str()
         .unwrap_or_default()
-        .contains("number ending 00"));
+        .contains("Caller ending in 00"));
     assert_eq!(
         of_type(&lines, "stream_end")[0]["reason"],
         "transferred",

@@ -426,8 +426,19 @@ async fn a_server_killed_between_the_ticket_and_the_dial_leaves_a_marked_ticket(
 async fn a_caller_who_hangs_up_while_it_rings_gets_a_callback_and_unknown_calls_are_not_dropped() {
     let _engines = common::engine_lock();
     let twilio = fakes::twilio(Answer::Ok).await;
-    let server = Server::start(&config(&twilio, "", ""));
-    let (_, action) = transferred_call(&server, &twilio).await;
+    let server = Server::start(&config(
+        &twilio,
+        "targets = [{ number = \"+15550100003\" }]\nring = \"all_at_once\"\n",
+        "",
+    ));
+    let (twiml, action) = transferred_call(&server, &twilio).await;
+    // Both targets ring at once, each hearing the whisper if it answers first.
+    assert!(
+        twiml.contains(&format!(
+            ">+15550100001</Number><Number url=\"{BASE}/twilio/whisper/{CALL}\">+15550100003</Number></Dial>"
+        )),
+        "{twiml}"
+    );
     // The caller gave up while it rang: Twilio reports `canceled` on a completed parent call.
     let mut gone = dial_status("canceled", "0");
     gone[2] = ("CallStatus", "completed");
@@ -435,6 +446,8 @@ async fn a_caller_who_hangs_up_while_it_rings_gets_a_callback_and_unknown_calls_
     assert!(answer.contains("<Hangup/>"), "{answer}");
     let t = tickets(&server).await;
     assert_eq!(t.len(), 2, "{t:#?}");
+    assert_eq!(t[0].attempts.len(), 1, "one attempt rang both");
+    assert_eq!(t[0].attempts[0].target, "+15550100001, +15550100003");
     assert_eq!(t[0].attempts[0].outcome.as_deref(), Some("canceled"));
     assert_eq!(t[1].draft.kind, TicketKind::Callback);
     assert!(t[1]

@@ -177,9 +177,8 @@ async fn twilio_webhooks_are_signed_and_streams_need_their_token() {
         .await
         .unwrap();
     assert!(
-        whisper.contains(
-            "<Say>Caller with number ending 00 calls about contract cancellation request: &quot;"
-        ),
+        whisper
+            .contains("<Say>Caller ending in 00 calls about contract cancellation request: &quot;"),
         "{whisper}"
     );
 

@@ -46,6 +46,52 @@ fn piper_prompts_read_back_through_the_recogniser() {
     assert_eq!(ids.last(), Some(&2));
 }
 
+/// The contextual summary is heard before the bridge: the longest one the template makes (a long, upset
+/// quote, two long answers, an unknown caller) takes under 10 s in the agent's voice.
+#[test]
+fn the_longest_summary_is_heard_in_under_ten_seconds() {
+    use switchboard::call::summary::{contextual_summary, Brief};
+    use switchboard::tickets::{FieldStatus, FieldValue};
+    let _engines = common::engine_lock();
+    let piper = Piper::load(&common::models(), 2).expect("the Piper voice loads");
+    let en = Language::load("en").unwrap();
+    let answered = |name: &str, value: &str| {
+        let mut f = FieldValue::missing(name, "?", "text");
+        f.value = Some(value.into());
+        f.status = FieldStatus::Answered;
+        f
+    };
+    let fields = [
+        answered(
+            "reason_for_the_call",
+            "the internet connection drops every evening around seven o'clock",
+        ),
+        answered(
+            "preferred_callback_time",
+            "tomorrow between two and four in the afternoon please",
+        ),
+    ];
+    let long = "this is absolutely ridiculous I have called you five times this week about the same                 problem and nobody has ever called me back so I want to cancel everything today";
+    for caller in [None, Some("+15550123442")] {
+        let summary = contextual_summary(
+            &en.prompts,
+            &Brief {
+                caller,
+                topic_text: "Contract cancellation request from an unhappy long-time customer",
+                evidence: long,
+                earlier: Some(long),
+                fields: &fields,
+                transcript: long,
+            },
+        )
+        .unwrap();
+        let speech = piper.synthesize(&summary).unwrap();
+        let seconds = speech.samples.len() as f64 / f64::from(speech.rate);
+        eprintln!("{seconds:.1} s: {summary}");
+        assert!(seconds < 10.0, "{seconds:.1} s: {summary}");
+    }
+}
+
 #[test]
 fn espeak_renders_a_prompt() {
     let speech = Espeak::new("en-us")

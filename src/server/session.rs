@@ -603,6 +603,7 @@ impl Session {
                     decided_at: live.deciding_since.unwrap_or_else(Instant::now),
                     llm: transfer::start_summary(&state, ticket),
                     attempt: 0,
+                    ringing: Vec::new(),
                     dialed: false,
                 });
             }
@@ -701,9 +702,17 @@ impl Session {
                 h.summary = Some(summary.clone());
             }
         }
-        let Some(to) = pending.targets.pop_front() else {
-            return Err(End::Transferred);
+        let all_at_once =
+            state.dialers.ring == crate::config::RingOrder::AllAtOnce && provider == "twilio";
+        let group: Vec<String> = if all_at_once {
+            pending.targets.drain(..).collect()
+        } else {
+            pending.targets.pop_front().into_iter().collect()
         };
+        if group.is_empty() {
+            return Err(End::Transferred);
+        }
+        let to = group.join(", ");
         pending.attempt += 1;
         let attempt_id = transfer::begin_attempt(
             &state,
@@ -720,14 +729,14 @@ impl Session {
         )
         .await;
         let whisper = pending.summary.is_some();
-        let dialed = transfer::dial_live(&state, provider, &call_id, &to, whisper).await;
+        let dialed = transfer::dial_live(&state, provider, &call_id, &group, whisper).await;
         let live = self.live_mut()?;
         live.attempt_id = attempt_id;
         match dialed {
             Ok(transfer::Dialed::Reported | transfer::Dialed::AtStreamEnd) => {
                 // The provider will say how it went: the call waits for that, parked, once the stream ends.
                 pending.dialed = true;
-                pending.targets.push_front(to);
+                pending.ringing = group;
                 live.transfer = Some(pending);
                 Err(End::Transferred)
             }
@@ -775,8 +784,7 @@ impl Session {
             return false;
         };
         let t_ms = live.ears.heard_ms();
-        // The target being rung is the first; the rest are the fallbacks.
-        let current = pending.targets.pop_front();
+        let current = std::mem::take(&mut pending.ringing);
         let caller = live.call.setup().caller.clone();
         let parked = Parked {
             call: live.call,

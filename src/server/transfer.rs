@@ -46,6 +46,7 @@ pub struct Dialers {
     /// The caller id the targets see: the agent's number.
     pub caller_id: String,
     pub ring_seconds: u32,
+    pub ring: crate::config::RingOrder,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +147,7 @@ impl Dialers {
             summarizer,
             caller_id: config.agent.phone_number.clone(),
             ring_seconds: config.escalation.ring_seconds,
+            ring: config.escalation.ring,
         })
     }
 }
@@ -160,6 +162,8 @@ pub struct PendingTransfer {
     pub llm: Option<tokio::task::JoinHandle<Option<String>>>,
     /// Attempts made so far.
     pub attempt: u32,
+    /// The targets the last attempt rings.
+    pub ringing: Vec<String>,
     /// The provider accepted the dial: the call is the provider's until it reports the outcome.
     pub dialed: bool,
 }
@@ -169,8 +173,8 @@ pub struct Parked {
     pub call: Call,
     pub provider: &'static str,
     pub ticket: Option<i64>,
-    /// The target being rung.
-    pub current: Option<String>,
+    /// The targets being rung (more than one when they ring all at once).
+    pub current: Vec<String>,
     /// Those to ring after it, in order.
     pub targets: VecDeque<String>,
     pub summary: Option<String>,
@@ -198,12 +202,13 @@ pub fn dial_result_url(base: &str, call: &str) -> String {
     format!("{base}/twilio/dial-result/{call}")
 }
 
-/// The `<Dial>` TwiML ringing `to` for `call`, reporting to our dial-result route.
-pub fn twilio_dial(state: &AppState, call: &str, to: &str, whisper: bool) -> Option<String> {
+/// The `<Dial>` TwiML ringing `to` (all at once) for `call`, reporting to our dial-result route.
+pub fn twilio_dial(state: &AppState, call: &str, to: &[String], whisper: bool) -> Option<String> {
     let base = state.engines.config().server.public_url.as_deref()?;
     let whisper = whisper.then(|| format!("{base}/twilio/whisper/{call}"));
-    Some(twiml::dial_with_outcome(
-        to,
+    let numbers: Vec<&str> = to.iter().map(String::as_str).collect();
+    Some(twiml::dial_all(
+        &numbers,
         whisper.as_deref(),
         &dial_result_url(base, call),
         &state.dialers.caller_id,
@@ -396,9 +401,11 @@ pub async fn dial_live(
     state: &AppState,
     provider: &str,
     call_id: &str,
-    to: &str,
+    group: &[String],
     whisper: bool,
 ) -> Result<Dialed, ControlError> {
+    // Only Twilio rings several numbers at once; the others' transfer takes one.
+    let to = group.first().map(String::as_str).unwrap_or_default();
     let base = state.engines.config().server.public_url.clone();
     let key = handoff_key(state, call_id).unwrap_or_default();
     let own = |path: &str| base.as_ref().map(|b| format!("{b}{path}"));
@@ -411,7 +418,7 @@ pub async fn dial_live(
             let Some(calls) = &state.dialers.twilio else {
                 return Ok(Dialed::AtStreamEnd);
             };
-            let twiml = twilio_dial(state, call_id, to, whisper).ok_or_else(needs_base)?;
+            let twiml = twilio_dial(state, call_id, group, whisper).ok_or_else(needs_base)?;
             calls.update(call_id, &CallUpdate::Twiml(twiml)).await?;
             Ok(Dialed::Reported)
         }
@@ -523,7 +530,7 @@ pub async fn ring_next(
         },
     )
     .await;
-    parked.current = Some(next.clone());
+    parked.current = vec![next.clone()];
     Some(next)
 }
 
@@ -531,7 +538,7 @@ pub async fn ring_next(
 pub fn await_return(state: &AppState, call: &str, mut parked: Parked, outcome: &str) {
     forget_handoff(state, call);
     parked.resume = Some(outcome.to_string());
-    parked.current = None;
+    parked.current.clear();
     park(state, call, parked);
 }
 

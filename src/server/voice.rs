@@ -161,7 +161,8 @@ pub async fn after_stream(
         .unwrap_or_else(|p| p.into_inner())
         .get(call_sid)
         .filter(|p| p.resume.is_none())
-        .and_then(|p| Some((p.current.clone()?, p.summary.is_some())));
+        .filter(|p| !p.current.is_empty())
+        .map(|p| (p.current.clone(), p.summary.is_some()));
     match ringing.and_then(|(to, whisper)| transfer::twilio_dial(&state, call_sid, &to, whisper)) {
         Some(dial) => xml(dial),
         None => xml(twiml::hangup()),
@@ -221,7 +222,7 @@ pub async fn dial_result(
         return xml(twiml::hangup());
     }
     if let Some(next) = transfer::ring_next(&state, &call, "twilio", &mut parked).await {
-        let dial = transfer::twilio_dial(&state, &call, &next, parked.summary.is_some());
+        let dial = transfer::twilio_dial(&state, &call, &[next], parked.summary.is_some());
         transfer::park(&state, &call, parked);
         return match dial {
             Some(d) => xml(d),

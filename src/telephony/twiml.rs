@@ -69,14 +69,29 @@ pub fn dial_with_outcome(
     caller_id: &str,
     timeout_s: u32,
 ) -> String {
+    dial_all(&[number], whisper_url, action_url, caller_id, timeout_s)
+}
+
+/// Like [`dial_with_outcome`], ringing every one of `numbers` at once: the first to answer takes the call
+/// (and hears the whisper), the others stop ringing.
+pub fn dial_all(
+    numbers: &[&str],
+    whisper_url: Option<&str>,
+    action_url: &str,
+    caller_id: &str,
+    timeout_s: u32,
+) -> String {
     let url = whisper_url
         .map(|u| format!(" url=\"{}\"", attr(u)))
         .unwrap_or_default();
+    let nouns: String = numbers
+        .iter()
+        .map(|n| format!("<Number{url}>{}</Number>", attr(n)))
+        .collect();
     format!(
-        "{HEAD}<Response><Dial callerId=\"{}\" timeout=\"{timeout_s}\" action=\"{}\"><Number{url}>{}</Number></Dial></Response>",
+        "{HEAD}<Response><Dial callerId=\"{}\" timeout=\"{timeout_s}\" action=\"{}\">{nouns}</Dial></Response>",
         attr(caller_id),
         attr(action_url),
-        attr(number)
     )
 }
 

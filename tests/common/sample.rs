@@ -14,8 +14,7 @@ pub fn ticket() -> Ticket {
         draft: TicketDraft {
             kind: TicketKind::Escalation,
             topic: Some("cancellation".into()),
-            summary: "Caller with number ending 42 calls about contract cancellation request"
-                .into(),
+            summary: "Caller ending in 42 calls about contract cancellation request".into(),
             transcript: "[00:04] I want to cancel my contract, you charged me twice".into(),
             fields: vec![reason],
             caller: Some("+15550123442".into()),
