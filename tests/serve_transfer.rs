@@ -157,7 +157,7 @@ async fn an_escalation_is_dialed_with_its_summary_whispered_and_bridged() {
         twiml.contains(">+15550100001</Number>") && twiml.contains("callerId=\"+15550100000\""),
         "{twiml}"
     );
-    assert_eq!(action, format!("{BASE}/twilio/dial-result/{CALL}"));
+    assert_eq!(action, format!("{BASE}/twilio/dial-result/{CALL}?attempt=1"));
 
     // The person who answers hears the summary the LLM wrote.
     let whisper = twilio_requests(&server, &attribute(&twiml, "url"), &[("CallSid", "CA9")]).await;
@@ -222,9 +222,14 @@ async fn nobody_answers_so_the_fallback_rings_then_the_caller_is_back_for_a_call
     // No answer at the first target: the fallback rings, straight from the action's TwiML.
     let next = twilio_requests(&server, &action, &dial_status("no-answer", "0")).await;
     assert!(next.contains(">+15550100003</Number>"), "{next}");
-    assert_eq!(attribute(&next, "action"), action);
+    let second = attribute(&next, "action");
+    assert_eq!(second, format!("{BASE}/twilio/dial-result/{CALL}?attempt=2"));
+    // Twilio asking again about the first attempt (our answer was lost) gets the same answer, and
+    // nothing is rung or recorded twice.
+    let again = twilio_requests(&server, &action, &dial_status("no-answer", "0")).await;
+    assert_eq!(again, next);
     // Busy there too: the caller's call is connected back to our stream.
-    let back = twilio_requests(&server, &action, &dial_status("busy", "0")).await;
+    let back = twilio_requests(&server, &second, &dial_status("busy", "0")).await;
     assert!(
         back.contains("<Connect action=\"https://agent.example.com/twilio/after-stream\">")
             && back.contains("<Stream url=\"wss://agent.example.com/twilio/stream\">"),

@@ -160,7 +160,7 @@ async fn twilio_webhooks_are_signed_and_streams_need_their_token() {
     assert_eq!(status, 200, "{dial}");
     assert!(
         dial.contains(&format!(
-            "<Dial callerId=\"+15550100000\" timeout=\"20\" action=\"{BASE}/twilio/dial-result/{CALL}\">\
+            "<Dial callerId=\"+15550100000\" timeout=\"20\" action=\"{BASE}/twilio/dial-result/{CALL}?attempt=1\">\
              <Number url=\"{BASE}/twilio/whisper/{CALL}\">+15550100001</Number></Dial>"
         )),
         "{dial}"

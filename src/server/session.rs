@@ -729,7 +729,8 @@ impl Session {
         )
         .await;
         let whisper = pending.summary.is_some();
-        let dialed = transfer::dial_live(&state, provider, &call_id, &group, whisper).await;
+        let dialed =
+            transfer::dial_live(&state, provider, &call_id, &group, whisper, pending.attempt).await;
         let live = self.live_mut()?;
         live.attempt_id = attempt_id;
         match dialed {
@@ -800,6 +801,7 @@ impl Session {
             caller,
             resume: None,
             bridged_at: None,
+            answered: None,
         };
         transfer::sweep(&self.state);
         self.state

@@ -137,7 +137,7 @@ async fn hung_up(state: &AppState, call: &str, cause: &str) {
     parked.attempt_id = None;
     while let Some(next) = transfer::ring_next(state, call, "telnyx", &mut parked).await {
         let whisper = parked.summary.is_some();
-        match transfer::dial_live(state, "telnyx", call, &[next], whisper).await {
+        match transfer::dial_live(state, "telnyx", call, &[next], whisper, parked.attempt).await {
             Ok(_) => return transfer::park(state, call, parked),
             Err(e) => {
                 let detail = e.to_string();

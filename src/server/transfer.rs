@@ -188,6 +188,8 @@ pub struct Parked {
     pub resume: Option<String>,
     /// When the person answered (Telnyx reports the bridge and the hang-up separately).
     pub bridged_at: Option<Instant>,
+    /// The last attempt whose failure was reported and answered (a repeated report is answered alike).
+    pub answered: Option<u32>,
 }
 
 impl Parked {
@@ -197,20 +199,27 @@ impl Parked {
     }
 }
 
-/// The URL Twilio reports a `<Dial>`'s outcome to, for `call`.
-pub fn dial_result_url(base: &str, call: &str) -> String {
-    format!("{base}/twilio/dial-result/{call}")
+/// The URL Twilio reports a `<Dial>`'s outcome to, for `call`'s attempt `attempt`: a report repeated by
+/// Twilio names the attempt it is about, so it is answered again rather than taken for the next one's.
+pub fn dial_result_url(base: &str, call: &str, attempt: u32) -> String {
+    format!("{base}/twilio/dial-result/{call}?attempt={attempt}")
 }
 
 /// The `<Dial>` TwiML ringing `to` (all at once) for `call`, reporting to our dial-result route.
-pub fn twilio_dial(state: &AppState, call: &str, to: &[String], whisper: bool) -> Option<String> {
+pub fn twilio_dial(
+    state: &AppState,
+    call: &str,
+    to: &[String],
+    whisper: bool,
+    attempt: u32,
+) -> Option<String> {
     let base = state.engines.config().server.public_url.as_deref()?;
     let whisper = whisper.then(|| format!("{base}/twilio/whisper/{call}"));
     let numbers: Vec<&str> = to.iter().map(String::as_str).collect();
     Some(twiml::dial_all(
         &numbers,
         whisper.as_deref(),
-        &dial_result_url(base, call),
+        &dial_result_url(base, call, attempt),
         &state.dialers.caller_id,
         state.dialers.ring_seconds,
     ))
@@ -403,6 +412,7 @@ pub async fn dial_live(
     call_id: &str,
     group: &[String],
     whisper: bool,
+    attempt: u32,
 ) -> Result<Dialed, ControlError> {
     // Only Twilio rings several numbers at once; the others' transfer takes one.
     let to = group.first().map(String::as_str).unwrap_or_default();
@@ -418,7 +428,8 @@ pub async fn dial_live(
             let Some(calls) = &state.dialers.twilio else {
                 return Ok(Dialed::AtStreamEnd);
             };
-            let twiml = twilio_dial(state, call_id, group, whisper).ok_or_else(needs_base)?;
+            let twiml =
+                twilio_dial(state, call_id, group, whisper, attempt).ok_or_else(needs_base)?;
             calls.update(call_id, &CallUpdate::Twiml(twiml)).await?;
             Ok(Dialed::Reported)
         }

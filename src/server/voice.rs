@@ -162,8 +162,11 @@ pub async fn after_stream(
         .get(call_sid)
         .filter(|p| p.resume.is_none())
         .filter(|p| !p.current.is_empty())
-        .map(|p| (p.current.clone(), p.summary.is_some()));
-    match ringing.and_then(|(to, whisper)| transfer::twilio_dial(&state, call_sid, &to, whisper)) {
+        .map(|p| (p.current.clone(), p.summary.is_some(), p.attempt));
+    let dial = ringing.and_then(|(to, whisper, attempt)| {
+        transfer::twilio_dial(&state, call_sid, &to, whisper, attempt)
+    });
+    match dial {
         Some(dial) => xml(dial),
         None => xml(twiml::hangup()),
     }
@@ -200,6 +203,16 @@ pub async fn dial_result(
         }
         return reconnect(&state, &call, &params);
     };
+    let reported = uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "attempt")
+            .and_then(|(_, v)| v.parse::<u32>().ok())
+    });
+    if reported.is_some() && reported == parked.answered {
+        // Twilio asks again about an outcome we already answered (our answer did not reach it): the same
+        // answer, nothing recorded twice.
+        return answer_again(&state, &call, parked, &params);
+    }
     let t_ms = parked.now_ms();
     tracing::info!(call, status, attempt = parked.attempt, "transfer outcome");
     if crate::dialing::twilio::dial_bridged(&status) {
@@ -217,21 +230,45 @@ pub async fn dial_result(
     }
     transfer::end_attempt(&state, parked.attempt_id, &status, None, None).await;
     parked.attempt_id = None;
+    parked.answered = Some(parked.attempt);
     if caller_gone {
         transfer::conclude(&state, &call, &mut parked, Event::HungUp { t_ms }).await;
         return xml(twiml::hangup());
     }
-    if let Some(next) = transfer::ring_next(&state, &call, "twilio", &mut parked).await {
-        let dial = transfer::twilio_dial(&state, &call, &[next], parked.summary.is_some());
-        transfer::park(&state, &call, parked);
-        return match dial {
-            Some(d) => xml(d),
-            None => xml(twiml::hangup()),
-        };
+    if transfer::ring_next(&state, &call, "twilio", &mut parked)
+        .await
+        .is_none()
+    {
+        // Nobody took it: back to the agent, on a new stream of the same call.
+        parked.resume = Some(status);
     }
-    // Nobody took it: back to the agent, on a new stream of the same call.
-    transfer::await_return(&state, &call, parked, &status);
-    reconnect(&state, &call, &params)
+    answer_again(&state, &call, parked, &params)
+}
+
+/// What a parked call's failed attempt is answered with: ring what is now ringing, or, when nothing is
+/// left, bring the caller back to a new stream.
+fn answer_again(
+    state: &AppState,
+    call: &str,
+    parked: transfer::Parked,
+    params: &[(String, String)],
+) -> Response {
+    if let Some(outcome) = parked.resume.clone() {
+        transfer::await_return(state, call, parked, &outcome);
+        return reconnect(state, call, params);
+    }
+    let dial = transfer::twilio_dial(
+        state,
+        call,
+        &parked.current,
+        parked.summary.is_some(),
+        parked.attempt,
+    );
+    transfer::park(state, call, parked);
+    match dial {
+        Some(d) => xml(d),
+        None => xml(twiml::hangup()),
+    }
 }
 
 /// `<Connect><Stream>` back to us for `call`, as when it was answered.
