@@ -157,7 +157,10 @@ async fn an_escalation_is_dialed_with_its_summary_whispered_and_bridged() {
         twiml.contains(">+15550100001</Number>") && twiml.contains("callerId=\"+15550100000\""),
         "{twiml}"
     );
-    assert_eq!(action, format!("{BASE}/twilio/dial-result/{CALL}?attempt=1"));
+    assert_eq!(
+        action,
+        format!("{BASE}/twilio/dial-result/{CALL}?attempt=1")
+    );
 
     // The person who answers hears the summary the LLM wrote.
     let whisper = twilio_requests(&server, &attribute(&twiml, "url"), &[("CallSid", "CA9")]).await;
@@ -223,7 +226,10 @@ async fn nobody_answers_so_the_fallback_rings_then_the_caller_is_back_for_a_call
     let next = twilio_requests(&server, &action, &dial_status("no-answer", "0")).await;
     assert!(next.contains(">+15550100003</Number>"), "{next}");
     let second = attribute(&next, "action");
-    assert_eq!(second, format!("{BASE}/twilio/dial-result/{CALL}?attempt=2"));
+    assert_eq!(
+        second,
+        format!("{BASE}/twilio/dial-result/{CALL}?attempt=2")
+    );
     // Twilio asking again about the first attempt (our answer was lost) gets the same answer, and
     // nothing is rung or recorded twice.
     let again = twilio_requests(&server, &action, &dial_status("no-answer", "0")).await;

@@ -786,7 +786,6 @@ impl Session {
         };
         let t_ms = live.ears.heard_ms();
         let current = std::mem::take(&mut pending.ringing);
-        let caller = live.call.setup().caller.clone();
         let parked = Parked {
             call: live.call,
             provider: self.provider,
@@ -798,7 +797,6 @@ impl Session {
             attempt_id: live.attempt_id,
             t_ms,
             parked_at: Instant::now(),
-            caller,
             resume: None,
             bridged_at: None,
             answered: None,

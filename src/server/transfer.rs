@@ -32,8 +32,8 @@ const DIAL_PATIENCE: Patience = Patience {
     timeout: Duration::from_millis(2_500),
 };
 
-/// A parked call whose provider never reports back is dropped after this (its ticket stays `dialing`
-/// until then, then `failed`).
+/// A parked call whose provider never reports back is dropped after this; its attempt is recorded
+/// `no-report` (the ticket `failed`), so staff see it.
 pub const PARK_LIMIT: Duration = Duration::from_secs(4 * 3600);
 
 /// The call-control clients the config has credentials for, and how transfers are dialed.
@@ -183,7 +183,6 @@ pub struct Parked {
     /// Call time when the stream closed, and when that was on the wall clock.
     pub t_ms: u64,
     pub parked_at: Instant,
-    pub caller: Option<String>,
     /// Set when nobody took the call: the next stream of this call resumes it with this outcome.
     pub resume: Option<String>,
     /// When the person answered (Telnyx reports the bridge and the hang-up separately).
@@ -587,12 +586,26 @@ pub fn sweep(state: &AppState) {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .retain(|_, h| h.since.elapsed() < PARK_LIMIT);
-    let mut parked = state.parked.lock().unwrap_or_else(|p| p.into_inner());
-    parked.retain(|call, p| {
-        let keep = p.parked_at.elapsed() < PARK_LIMIT;
-        if !keep {
-            tracing::warn!(call, "no transfer outcome came; forgetting the parked call");
+    let mut unreported = Vec::new();
+    state
+        .parked
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|call, p| {
+            let keep = p.parked_at.elapsed() < PARK_LIMIT;
+            if !keep {
+                tracing::warn!(call, "no transfer outcome came; forgetting the parked call");
+                unreported.push(p.attempt_id);
+            }
+            keep
+        });
+    if unreported.is_empty() {
+        return;
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        for attempt in unreported {
+            end_attempt(&state, attempt, "no-report", None, None).await;
         }
-        keep
     });
 }
