@@ -677,6 +677,31 @@ fn business_hours(
     hours
 }
 
+/// An http(s) base URL without its trailing slash; `missing` is the complaint when there is none.
+fn base_url(
+    f: &mut Findings<'_>,
+    field: &str,
+    url: Option<&Spanned<String>>,
+    section: &Range<usize>,
+    missing: &str,
+) -> Option<String> {
+    let Some(u) = url else {
+        f.error(field, section.clone(), missing);
+        return None;
+    };
+    let t = u.get_ref().trim().trim_end_matches('/');
+    if t.starts_with("http://") || t.starts_with("https://") {
+        Some(t.to_string())
+    } else {
+        f.error(
+            field,
+            u.span(),
+            format!("{:?} is not an http(s) URL", u.get_ref()),
+        );
+        None
+    }
+}
+
 /// Checks `[summary]`.
 fn summary_settings(f: &mut Findings<'_>, raw: Option<Spanned<RawSummary>>) -> SummarySettings {
     let Some(raw) = raw else {
@@ -691,22 +716,15 @@ fn summary_settings(f: &mut Findings<'_>, raw: Option<Spanned<RawSummary>>) -> S
     match engine.as_str() {
         "template" => SummarySettings::Template,
         "llm" => {
-            let Some(url) = raw.url else {
-                f.error(
-                    "summary.url",
-                    span,
-                    "engine = \"llm\" needs the url of an OpenAI-compatible endpoint",
-                );
+            let Some(base) = base_url(
+                f,
+                "summary.url",
+                raw.url.as_ref(),
+                &span,
+                "engine = \"llm\" needs the url of an OpenAI-compatible endpoint",
+            ) else {
                 return SummarySettings::Template;
             };
-            let base = url.get_ref().trim().trim_end_matches('/').to_string();
-            if !(base.starts_with("http://") || base.starts_with("https://")) {
-                f.error(
-                    "summary.url",
-                    url.span(),
-                    format!("{:?} is not an http(s) URL", url.get_ref()),
-                );
-            }
             let timeout_ms = match raw.timeout_ms {
                 None => 1_500,
                 Some(t) => match u64::try_from(*t.get_ref()) {
@@ -1722,29 +1740,14 @@ fn speech_settings(f: &mut Findings<'_>, raw: Option<Spanned<RawSpeech>>) -> Spe
             }
         }
         "http" => {
-            let url = match &raw.url {
-                Some(u) => {
-                    let t = u.get_ref().trim().trim_end_matches('/');
-                    if t.starts_with("http://") || t.starts_with("https://") {
-                        t.to_string()
-                    } else {
-                        f.error(
-                            "speech.url",
-                            u.span(),
-                            format!("{:?} is not an http(s) URL", u.get_ref()),
-                        );
-                        String::new()
-                    }
-                }
-                None => {
-                    f.error(
-                        "speech.url",
-                        section.clone(),
-                        "engine = \"http\" needs the server's base URL, e.g. url = \"https://api.openai.com\"",
-                    );
-                    String::new()
-                }
-            };
+            let url = base_url(
+                f,
+                "speech.url",
+                raw.url.as_ref(),
+                &section,
+                "engine = \"http\" needs the server's base URL, e.g. url = \"https://api.openai.com\"",
+            )
+            .unwrap_or_default();
             SpeechSettings::Http(HttpVoice {
                 url,
                 model: raw.model.unwrap_or_else(|| "tts-1".into()),
