@@ -191,12 +191,53 @@ enum TicketsAction {
         #[arg(long)]
         json: bool,
     },
-    /// One ticket in full.
+    /// One ticket in full, with its notes and history.
     Show {
         id: i64,
         #[arg(long)]
         json: bool,
     },
+    /// Add an internal note.
+    Note {
+        id: i64,
+        text: String,
+        /// Who writes it (default: $USER).
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Move a ticket along: open, in_progress, resolved, closed (reopen: open).
+    Status {
+        id: i64,
+        status: String,
+        /// Who moves it (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Give a ticket to someone (`--nobody` to take it back).
+    Assign {
+        id: i64,
+        assignee: Option<String>,
+        #[arg(long, conflicts_with = "assignee")]
+        nobody: bool,
+        /// Who assigns it (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Tickets whose summary, transcript, caller or notes hold every word, best first.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Who is working the command line, for a ticket's history.
+fn staff(name: Option<String>) -> String {
+    name.or_else(|| std::env::var("USER").ok())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "cli".into())
 }
 
 /// `--at`: an RFC 3339 moment.
@@ -907,36 +948,95 @@ async fn tickets(
             } else if all.is_empty() {
                 println!("no tickets in {}", db.display());
             } else {
-                println!(
-                    "{:>5}  {:<24}  {:<10}  {:<6}  {:<20}  summary",
-                    "id", "created", "kind", "status", "topic"
-                );
-                for t in &all {
-                    println!(
-                        "{:>5}  {:<24}  {:<10}  {:<6}  {:<20}  {}",
-                        t.id,
-                        t.created,
-                        t.draft.kind.as_str(),
-                        t.status,
-                        t.draft.topic.as_deref().unwrap_or("-"),
-                        one_line(&t.draft.summary, 70)
-                    );
-                }
+                print_ticket_table(&all);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        TicketsAction::Search { query, limit, json } => {
+            let found = store.search(&query, limit).await?;
+            if json {
+                println!("{}", serde_json::to_string(&found)?);
+            } else if found.is_empty() {
+                println!("no ticket matches {query:?}");
+            } else {
+                print_ticket_table(&found);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TicketsAction::Note { id, text, author } => {
+            let note = store.add_note(id, &staff(author), &text).await?;
+            println!("note #{} added to ticket #{id} by {}", note.id, note.author);
+            Ok(ExitCode::SUCCESS)
+        }
+        TicketsAction::Status { id, status, by } => {
+            let to = switchboard::tickets::status::Status::parse(&status)?;
+            store.set_status(id, to, &staff(by)).await?;
+            println!("ticket #{id} is {}", to.as_str());
+            Ok(ExitCode::SUCCESS)
+        }
+        TicketsAction::Assign {
+            id,
+            assignee,
+            nobody,
+            by,
+        } => {
+            if assignee.is_none() && !nobody {
+                bail!("name the assignee, or --nobody");
+            }
+            store.assign(id, assignee.as_deref(), &staff(by)).await?;
+            println!(
+                "ticket #{id} is assigned to {}",
+                assignee.as_deref().unwrap_or("nobody")
+            );
             Ok(ExitCode::SUCCESS)
         }
         TicketsAction::Show { id, json } => {
             let t = store.get(id).await?;
+            let notes = store.notes(id).await?;
+            let history = store.history(id).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&t)?);
+                let mut value = serde_json::to_value(&t)?;
+                value["notes"] = serde_json::to_value(&notes)?;
+                value["history"] = serde_json::to_value(&history)?;
+                println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 print_ticket(&t);
+                if !notes.is_empty() {
+                    println!("  notes");
+                    for n in &notes {
+                        println!("    {} {}: {}", n.created, n.author, n.text);
+                    }
+                }
+                println!("  history");
+                for c in &history {
+                    let detail = c.detail.as_deref().unwrap_or_default();
+                    println!("    {} {:<12} {:<7} {detail}", c.at, c.actor, c.change);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
     };
     store.close().await;
     result
+}
+
+/// Tickets a line each.
+fn print_ticket_table(all: &[Ticket]) {
+    println!(
+        "{:>5}  {:<24}  {:<10}  {:<11}  {:<20}  summary",
+        "id", "created", "kind", "status", "topic"
+    );
+    for t in all {
+        println!(
+            "{:>5}  {:<24}  {:<10}  {:<11}  {:<20}  {}",
+            t.id,
+            t.created,
+            t.draft.kind.as_str(),
+            t.status,
+            t.draft.topic.as_deref().unwrap_or("-"),
+            one_line(&t.draft.summary, 70)
+        );
+    }
 }
 
 fn one_line(s: &str, max: usize) -> String {
@@ -956,6 +1056,9 @@ fn print_ticket(t: &Ticket) {
     println!("  caller   {}", d.caller.as_deref().unwrap_or("unknown"));
     println!("  topic    {}", d.topic.as_deref().unwrap_or("-"));
     println!("  summary  {}", d.summary);
+    if let Some(who) = &t.assignee {
+        println!("  assignee {who}");
+    }
     if !d.fields.is_empty() {
         println!("  fields");
         for f in &d.fields {

@@ -1,4 +1,7 @@
-//! The ticket store on a real SQLite file: written tickets survive reopening, in order, intact.
+//! The ticket store on a real SQLite file: written tickets survive reopening, in order, intact; staff move,
+//! note, assign and search them, from the store and from `switchboard tickets`.
+
+mod common;
 
 use switchboard::tickets::store::{StoreError, TicketStore};
 use switchboard::tickets::{FieldStatus, FieldValue, TicketDraft, TicketKind};
@@ -113,4 +116,188 @@ async fn tickets_from_before_the_dialog_still_read() {
     assert_eq!(t.draft.fields[0].value.as_deref(), Some("it broke"));
     assert_eq!(t.draft.fields[1].status, FieldStatus::Missing);
     assert_eq!(t.draft.promise, None);
+}
+
+/// Staff work a ticket: the status moves only as the rules allow (and says what is allowed), notes and
+/// assignments are kept, every change is in the history with who made it, and full-text search finds
+/// tickets by the summary, the transcript, the caller and the notes, whatever the user types.
+#[tokio::test]
+async fn staff_move_note_assign_and_find_tickets() {
+    use switchboard::tickets::status::Status;
+    let dir = tempfile::tempdir().unwrap();
+    let store = TicketStore::open(&dir.path().join("support.db"))
+        .await
+        .unwrap();
+    let mut escalation = draft(TicketKind::Escalation, "CA-esc");
+    escalation.transcript = "[00:04] I want to cancel my contract, you charged me twice".into();
+    escalation.caller = Some("+15550142000".into());
+    let a = store.file(&escalation).await.unwrap();
+    let b = store
+        .file(&draft(TicketKind::Callback, "CA-cb"))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store
+            .set_status(a, Status::InProgress, "maria")
+            .await
+            .unwrap(),
+        Status::InProgress
+    );
+    let refused = store
+        .set_status(b, Status::Closed, "maria")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "a ticket cannot go from open to closed; from open it can go to in_progress or resolved"
+    );
+    store.assign(a, Some("Maria Lopez"), "lead").await.unwrap();
+    let note = store
+        .add_note(
+            a,
+            "maria",
+            "Offered a refund for the double charge in March.",
+        )
+        .await
+        .unwrap();
+    assert_eq!(note.author, "maria");
+    store
+        .set_status(a, Status::Resolved, "maria")
+        .await
+        .unwrap();
+    store.set_status(a, Status::Closed, "maria").await.unwrap();
+    store.set_status(a, Status::Open, "lead").await.unwrap();
+
+    let t = store.get(a).await.unwrap();
+    assert_eq!(t.status, "open");
+    assert_eq!(t.assignee.as_deref(), Some("Maria Lopez"));
+    assert!(t.updated.is_some());
+    let history: Vec<(String, String, Option<String>)> = store
+        .history(a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.actor, c.change, c.detail))
+        .collect();
+    let expected = [
+        (
+            "switchboard",
+            "filed",
+            "escalation for topic complaint on call CA-esc",
+        ),
+        ("maria", "status", "open -> in_progress"),
+        ("lead", "assign", "Maria Lopez"),
+        (
+            "maria",
+            "note",
+            "Offered a refund for the double charge in March.",
+        ),
+        ("maria", "status", "in_progress -> resolved"),
+        ("maria", "status", "resolved -> closed"),
+        ("lead", "status", "closed -> open"),
+    ];
+    assert_eq!(history.len(), expected.len(), "{history:#?}");
+    for (got, want) in history.iter().zip(expected) {
+        assert_eq!(
+            (got.0.as_str(), got.1.as_str(), got.2.as_deref()),
+            (want.0, want.1, Some(want.2))
+        );
+    }
+    assert_eq!(store.notes(a).await.unwrap(), [note]);
+
+    let found =
+        |ids: Vec<switchboard::tickets::Ticket>| ids.iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(found(store.search("charged twice", 10).await.unwrap()), [a]);
+    assert_eq!(
+        found(store.search("REFUND march", 10).await.unwrap()),
+        [a],
+        "notes are searched"
+    );
+    assert_eq!(
+        found(store.search("+15550142000", 10).await.unwrap()),
+        [a],
+        "the caller"
+    );
+    assert_eq!(found(store.search("broken again", 10).await.unwrap()), [b]);
+    assert!(store
+        .search("charged unicorn", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // Search syntax from a user is just words.
+    for odd in ["\"unbalanced", "cancel* OR NEAR(", "a:b", "   ", "-+-"] {
+        assert!(store.search(odd, 10).await.is_ok(), "{odd}");
+    }
+
+    assert!(matches!(
+        store.add_note(a, "maria", "   ").await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.add_note(999, "maria", "hello").await,
+        Err(StoreError::NotFound(999))
+    ));
+    assert!(store.assign(a, Some("bad\u{7}name"), "lead").await.is_err());
+}
+
+/// `switchboard tickets note|status|assign|search|show` over the same store.
+#[tokio::test]
+async fn the_command_line_works_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let store = TicketStore::open(&db).await.unwrap();
+    let id = store
+        .file(&draft(TicketKind::Callback, "CA-cli"))
+        .await
+        .unwrap()
+        .to_string();
+    store.close().await;
+    let run = |args: &[&str]| {
+        let out = common::bin()
+            .arg("tickets")
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, _) = run(&["note", &id, "Called back, no answer.", "--author", "sam"]);
+    assert!(ok && out.contains("added to ticket"), "{out}");
+    let (ok, out, _) = run(&["status", &id, "in_progress", "--by", "sam"]);
+    assert!(ok && out.contains("is in_progress"), "{out}");
+    let (ok, _, err) = run(&["status", &id, "closed"]);
+    assert!(
+        !ok && err.contains("cannot go from in_progress to closed"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&["status", &id, "done"]);
+    assert!(!ok && err.contains("unknown status"), "{err}");
+    let (ok, out, _) = run(&["assign", &id, "Sam Reyes", "--by", "lead"]);
+    assert!(ok, "{out}");
+    let (ok, out, _) = run(&["search", "no answer"]);
+    assert!(ok && out.contains("callback"), "{out}");
+    let (ok, out, _) = run(&["show", &id, "--json"]);
+    assert!(ok, "{out}");
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["status"], "in_progress");
+    assert_eq!(shown["assignee"], "Sam Reyes");
+    assert_eq!(shown["notes"][0]["text"], "Called back, no answer.");
+    let changes: Vec<&str> = shown["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["change"].as_str())
+        .collect();
+    assert_eq!(changes, ["filed", "note", "status", "assign"]);
+    let (ok, out, _) = run(&["show", &id]);
+    assert!(
+        ok && out.contains("assignee Sam Reyes") && out.contains("history"),
+        "{out}"
+    );
 }

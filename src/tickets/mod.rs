@@ -1,5 +1,6 @@
 //! Tickets: what staff see in the Support section. Domain types here; the SQLite store in `store`.
 
+pub mod status;
 pub mod store;
 
 use serde::{Deserialize, Serialize};
@@ -132,6 +133,31 @@ pub struct Ticket {
     /// Each target rung, in order (filled by [`store::TicketStore::get`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<TransferAttempt>,
+    /// When staff last changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+    /// Who works on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+}
+
+/// An internal note staff wrote on a ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: i64,
+    pub created: String,
+    pub author: String,
+    pub text: String,
+}
+
+/// One change in a ticket's history: who, when, what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub at: String,
+    pub actor: String,
+    /// `filed`, `status`, `note`, `assign`.
+    pub change: String,
+    pub detail: Option<String>,
 }
 
 /// One target rung for an escalation.

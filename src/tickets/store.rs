@@ -9,7 +9,11 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 
-use super::{CallUsage, FieldStatus, FieldValue, Ticket, TicketDraft, TicketKind, TransferAttempt};
+use super::status::{Status, StatusError};
+use super::{
+    CallUsage, Change, FieldStatus, FieldValue, Note, Ticket, TicketDraft, TicketKind,
+    TransferAttempt,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -26,6 +30,10 @@ pub enum StoreError {
     NotFound(i64),
     #[error("ticket #{id} is corrupt: {reason}")]
     Corrupt { id: i64, reason: String },
+    #[error(transparent)]
+    Status(#[from] StatusError),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/tickets/migrations");
@@ -74,6 +82,7 @@ impl TicketStore {
             reason: e.to_string(),
         })?;
         let created = now();
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO tickets (created, kind, topic, summary, transcript, fields, caller, call_id, note, promise,
                  transfer_status)
@@ -90,9 +99,175 @@ impl TicketStore {
         .bind(&draft.note)
         .bind(&draft.promise)
         .bind(draft.awaiting_transfer.then_some("pending"))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(row.try_get("id")?)
+        let id: i64 = row.try_get("id")?;
+        let detail = match &draft.topic {
+            Some(topic) => format!(
+                "{} for topic {topic} on call {}",
+                draft.kind.as_str(),
+                draft.call_id
+            ),
+            None => format!("{} on call {}", draft.kind.as_str(), draft.call_id),
+        };
+        record(&mut tx, id, FILED_BY, "filed", Some(&detail)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Moves a ticket to `to` if the rules allow it (see [`Status`]), recording who did.
+    pub async fn set_status(&self, id: i64, to: Status, actor: &str) -> Result<Status, StoreError> {
+        let actor = checked_name(actor, "actor")?;
+        let mut tx = self.pool.begin().await?;
+        let current: String = sqlx::query("SELECT status FROM tickets WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound(id))?
+            .try_get("status")?;
+        let from = Status::parse(&current).map_err(|e| StoreError::Corrupt {
+            id,
+            reason: e.to_string(),
+        })?;
+        from.to(to)?;
+        sqlx::query("UPDATE tickets SET status = ?, updated = ? WHERE id = ?")
+            .bind(to.as_str())
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let detail = format!("{} -> {}", from.as_str(), to.as_str());
+        record(&mut tx, id, &actor, "status", Some(&detail)).await?;
+        tx.commit().await?;
+        Ok(to)
+    }
+
+    /// Adds an internal note.
+    pub async fn add_note(&self, id: i64, author: &str, text: &str) -> Result<Note, StoreError> {
+        let author = checked_name(author, "author")?;
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
+            return Err(StoreError::Invalid(format!(
+                "a note has 1 to {MAX_NOTE_CHARS} characters, not {}",
+                text.chars().count()
+            )));
+        }
+        let mut tx = self.pool.begin().await?;
+        self.exists(&mut tx, id).await?;
+        let created = now();
+        let row = sqlx::query(
+            "INSERT INTO ticket_notes (ticket_id, created, author, text) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(id)
+        .bind(&created)
+        .bind(&author)
+        .bind(text)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE tickets SET updated = ? WHERE id = ?")
+            .bind(&created)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let preview: String = text.chars().take(80).collect();
+        record(&mut tx, id, &author, "note", Some(&preview)).await?;
+        tx.commit().await?;
+        Ok(Note {
+            id: row.try_get("id")?,
+            created,
+            author,
+            text: text.to_string(),
+        })
+    }
+
+    /// Gives the ticket to `assignee` (`None`: to nobody).
+    pub async fn assign(
+        &self,
+        id: i64,
+        assignee: Option<&str>,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let actor = checked_name(actor, "actor")?;
+        let assignee = assignee.map(|a| checked_name(a, "assignee")).transpose()?;
+        let mut tx = self.pool.begin().await?;
+        self.exists(&mut tx, id).await?;
+        sqlx::query("UPDATE tickets SET assignee = ?, updated = ? WHERE id = ?")
+            .bind(&assignee)
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let detail = assignee.as_deref().unwrap_or("nobody");
+        record(&mut tx, id, &actor, "assign", Some(detail)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A ticket's notes, oldest first.
+    pub async fn notes(&self, id: i64) -> Result<Vec<Note>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM ticket_notes WHERE ticket_id = ? ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Note {
+                    id: r.try_get("id")?,
+                    created: r.try_get("created")?,
+                    author: r.try_get("author")?,
+                    text: r.try_get("text")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Everything that happened to a ticket, oldest first.
+    pub async fn history(&self, id: i64) -> Result<Vec<Change>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM ticket_history WHERE ticket_id = ? ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Change {
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    change: r.try_get("change")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Tickets whose summary, transcript, caller or notes hold every word of `query`, best match first.
+    /// The words are matched as words (any case, any position), never as search syntax, so whatever a
+    /// user types is a search and not an error.
+    pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<Ticket>, StoreError> {
+        let Some(expression) = match_expression(query) else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT tickets.* FROM ticket_search JOIN tickets ON tickets.id = ticket_search.rowid
+             WHERE ticket_search MATCH ? ORDER BY ticket_search.rank, tickets.id DESC LIMIT ?",
+        )
+        .bind(expression)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ticket_from_row).collect()
+    }
+
+    async fn exists(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        id: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("SELECT id FROM tickets WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|_| ())
+            .ok_or(StoreError::NotFound(id))
     }
 
     /// All tickets, newest first.
@@ -296,6 +471,57 @@ impl TicketStore {
     }
 }
 
+/// Who files tickets in the history: the agent itself.
+const FILED_BY: &str = "switchboard";
+/// A note longer than this is refused: notes are for people to read.
+const MAX_NOTE_CHARS: usize = 10_000;
+
+/// Appends one change to a ticket's history, in the transaction that makes it.
+async fn record(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+    actor: &str,
+    change: &str,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO ticket_history (ticket_id, at, actor, change, detail) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(now())
+    .bind(actor)
+    .bind(change)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A person's name as recorded: trimmed, 1 to 100 characters, no control characters.
+fn checked_name(name: &str, what: &str) -> Result<String, StoreError> {
+    let name = name.trim();
+    let fine =
+        !name.is_empty() && name.chars().count() <= 100 && !name.chars().any(char::is_control);
+    if fine {
+        Ok(name.to_string())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "the {what} must be 1 to 100 printable characters, not {name:?}"
+        )))
+    }
+}
+
+/// An FTS5 expression matching every word of `query` as a plain token (each quoted, quotes doubled).
+fn match_expression(query: &str) -> Option<String> {
+    let words: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric() && c != '+')
+        .filter(|w| !w.is_empty())
+        .take(20)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -336,5 +562,7 @@ fn ticket_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Ticket, StoreError> 
         },
         transfer_status: row.try_get("transfer_status")?,
         attempts: Vec::new(),
+        updated: row.try_get("updated")?,
+        assignee: row.try_get("assignee")?,
     })
 }

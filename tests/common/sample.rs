@@ -25,5 +25,7 @@ pub fn ticket() -> Ticket {
         },
         transfer_status: None,
         attempts: Vec::new(),
+        updated: None,
+        assignee: None,
     }
 }
