@@ -43,8 +43,11 @@ pub fn clip_to(text: &str, max: usize) -> String {
     format!("{}...", words[..max].join(" "))
 }
 
+/// Words as they are heard: punctuation on its own (an empty quote's `""`) is not a word.
 fn word_count(text: &str) -> usize {
-    text.split_whitespace().count()
+    text.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
 }
 
 /// True when the caller used one of the language's unhappy words or phrases.
