@@ -142,7 +142,7 @@ pub struct Ticket {
 }
 
 /// An internal note staff wrote on a ticket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Note {
     pub id: i64,
     pub created: String,
@@ -151,7 +151,7 @@ pub struct Note {
 }
 
 /// One change in a ticket's history: who, when, what.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Change {
     pub at: String,
     pub actor: String,
@@ -161,7 +161,7 @@ pub struct Change {
 }
 
 /// One target rung for an escalation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct TransferAttempt {
     pub attempt: i64,
     pub target: String,
@@ -177,7 +177,7 @@ pub struct TransferAttempt {
 }
 
 /// What one call consumed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct CallUsage {
     pub call_id: String,
     pub provider: String,

@@ -10,10 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::Row;
 
 use super::status::{Status, StatusError};
-use super::{
-    CallUsage, Change, FieldStatus, FieldValue, Note, Ticket, TicketDraft, TicketKind,
-    TransferAttempt,
-};
+use super::{CallUsage, Change, FieldStatus, FieldValue, Note, Ticket, TicketDraft, TicketKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -205,38 +202,22 @@ impl TicketStore {
 
     /// A ticket's notes, oldest first.
     pub async fn notes(&self, id: i64) -> Result<Vec<Note>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM ticket_notes WHERE ticket_id = ? ORDER BY id")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Note {
-                    id: r.try_get("id")?,
-                    created: r.try_get("created")?,
-                    author: r.try_get("author")?,
-                    text: r.try_get("text")?,
-                })
-            })
-            .collect()
+        Ok(
+            sqlx::query_as("SELECT * FROM ticket_notes WHERE ticket_id = ? ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Everything that happened to a ticket, oldest first.
     pub async fn history(&self, id: i64) -> Result<Vec<Change>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM ticket_history WHERE ticket_id = ? ORDER BY id")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Change {
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    change: r.try_get("change")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        Ok(
+            sqlx::query_as("SELECT * FROM ticket_history WHERE ticket_id = ? ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Tickets whose summary, transcript, caller or notes hold every word of `query`, best match first.
@@ -286,25 +267,11 @@ impl TicketStore {
             .await?
             .ok_or(StoreError::NotFound(id))?;
         let mut ticket = ticket_from_row(&row)?;
-        let rows = sqlx::query("SELECT * FROM transfer_attempts WHERE ticket_id = ? ORDER BY id")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
-        ticket.attempts = rows
-            .iter()
-            .map(|r| {
-                Ok(TransferAttempt {
-                    attempt: r.try_get("attempt")?,
-                    target: r.try_get("target")?,
-                    provider: r.try_get("provider")?,
-                    started: r.try_get("started")?,
-                    ended: r.try_get("ended")?,
-                    outcome: r.try_get("outcome")?,
-                    detail: r.try_get("detail")?,
-                    talk_seconds: r.try_get("talk_seconds")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+        ticket.attempts =
+            sqlx::query_as("SELECT * FROM transfer_attempts WHERE ticket_id = ? ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(ticket)
     }
 
@@ -438,21 +405,10 @@ impl TicketStore {
 
     /// What a call consumed, if it was metered.
     pub async fn usage(&self, call_id: &str) -> Result<Option<CallUsage>, StoreError> {
-        let row = sqlx::query("SELECT * FROM call_usage WHERE call_id = ?")
+        Ok(sqlx::query_as("SELECT * FROM call_usage WHERE call_id = ?")
             .bind(call_id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok(CallUsage {
-                call_id: r.try_get("call_id")?,
-                provider: r.try_get("provider")?,
-                started: r.try_get("started")?,
-                agent_ms: r.try_get("agent_ms")?,
-                transfer_ms: r.try_get("transfer_ms")?,
-                outcome: r.try_get("outcome")?,
-            })
-        })
-        .transpose()
+            .await?)
     }
 
     async fn update_one<'q>(
