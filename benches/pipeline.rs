@@ -194,7 +194,9 @@ fn end_of_speech_to_decision(c: &mut Criterion) {
     let replayer = Replayer::new(cfg, common::models()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt
-        .block_on(TicketStore::open(&dir.path().join("t.db")))
+        .block_on(TicketStore::open(
+            &switchboard::tickets::database::Database::Sqlite(dir.path().join("t.db")),
+        ))
         .unwrap();
     let mut walls = Vec::new();
     let mut g = c.benchmark_group("whole_call_replay");

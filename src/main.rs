@@ -20,6 +20,8 @@ use switchboard::events::EventLine;
 use switchboard::models::{self, ModelDir};
 use switchboard::rehearsal::Turn;
 use switchboard::replay::{ReplayOptions, Replayer};
+use switchboard::tickets::database::Database;
+use switchboard::tickets::query::TicketQuery;
 use switchboard::tickets::store::TicketStore;
 use switchboard::tickets::{FieldStatus, Ticket};
 
@@ -77,7 +79,7 @@ enum Command {
         at: Option<chrono::DateTime<chrono::Utc>>,
         /// Ticket database (default: `[tickets] database` of the config, else switchboard.db).
         #[arg(long)]
-        db: Option<PathBuf>,
+        db: Option<Database>,
         /// Recordings (WAV) to replay, one call each.
         #[arg(required = true)]
         recordings: Vec<PathBuf>,
@@ -93,7 +95,7 @@ enum Command {
         json: bool,
         /// Ticket database (default: `[tickets] database` of the config, else switchboard.db).
         #[arg(long)]
-        db: Option<PathBuf>,
+        db: Option<Database>,
         /// The caller's turns, in order: `say:WORDS`, `keys:DIGITS`, `silent:MS`, `hangup`.
         #[arg(required = true, value_parser = parse_turn)]
         turns: Vec<Turn>,
@@ -109,7 +111,7 @@ enum Command {
         listen: Option<std::net::SocketAddr>,
         /// Ticket database (default: `[tickets] database` of the config, else switchboard.db).
         #[arg(long)]
-        db: Option<PathBuf>,
+        db: Option<Database>,
         /// Where each call's JSON lines go (default: `[server] events_dir` of the config, else calls/).
         #[arg(long)]
         events_dir: Option<PathBuf>,
@@ -164,7 +166,7 @@ enum Command {
     Tickets {
         /// Ticket database (default: the config's, else switchboard.db).
         #[arg(long, global = true)]
-        db: Option<PathBuf>,
+        db: Option<Database>,
         /// Take the database path from this agent config.
         #[arg(long, global = true)]
         config: Option<PathBuf>,
@@ -186,8 +188,26 @@ enum ModelsAction {
 
 #[derive(Subcommand)]
 enum TicketsAction {
-    /// All tickets, newest first.
+    /// Tickets newest first, filtered and paged like the Support section.
     List {
+        /// open, in_progress, resolved or closed.
+        #[arg(long)]
+        status: Option<String>,
+        /// escalation or callback.
+        #[arg(long)]
+        kind: Option<String>,
+        /// service, accounting or other.
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        topic: Option<String>,
+        /// Filed since a date (2026-12-01) or an RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, default_value_t = 1)]
+        page: u32,
         #[arg(long)]
         json: bool,
     },
@@ -557,7 +577,7 @@ async fn rehearse_cmd(
     models: &ModelDir,
     config_path: &Path,
     json: bool,
-    db: Option<PathBuf>,
+    db: Option<Database>,
     turns: &[Turn],
 ) -> Result<ExitCode> {
     let loaded = config::load(config_path)?;
@@ -697,7 +717,7 @@ async fn serve(
     models: &ModelDir,
     config_path: &Path,
     listen: Option<std::net::SocketAddr>,
-    db: Option<PathBuf>,
+    db: Option<Database>,
     events_dir: Option<PathBuf>,
 ) -> Result<ExitCode> {
     use switchboard::recognition::RecognitionPool;
@@ -846,7 +866,7 @@ async fn replay(
     config_path: &Path,
     json: bool,
     options: ReplayOptions,
-    db: Option<PathBuf>,
+    db: Option<Database>,
     recordings: &[PathBuf],
 ) -> Result<ExitCode> {
     let loaded = config::load(config_path)?;
@@ -903,8 +923,7 @@ async fn replay(
                     for id in &outcome.tickets {
                         println!(
                             "   ticket #{id} is in {} (`switchboard tickets --db {} show {id}`)",
-                            db.display(),
-                            db.display()
+                            db, db
                         );
                     }
                 }
@@ -924,31 +943,63 @@ async fn replay(
 }
 
 async fn tickets(
-    db: Option<PathBuf>,
+    db: Option<Database>,
     config_path: Option<PathBuf>,
     action: TicketsAction,
 ) -> Result<ExitCode> {
     let db = match (db, config_path) {
         (Some(db), _) => db,
         (None, Some(c)) => config::load(&c)?.config.tickets_database,
-        (None, None) => PathBuf::from("switchboard.db"),
+        (None, None) => Database::Sqlite(PathBuf::from("switchboard.db")),
     };
-    if !db.exists() {
-        bail!(
-            "no ticket database at {} (replay a call first, or pass --db)",
-            db.display()
-        );
+    if let Database::Sqlite(path) = &db {
+        if !path.exists() {
+            bail!(
+                "no ticket database at {} (replay a call first, or pass --db)",
+                path.display()
+            );
+        }
     }
     let store = TicketStore::open(&db).await?;
     let result = match action {
-        TicketsAction::List { json } => {
-            let all = store.list().await?;
+        TicketsAction::List {
+            status,
+            kind,
+            category,
+            topic,
+            since,
+            limit,
+            page,
+            json,
+        } => {
+            let (limit, page) = (limit.to_string(), page.to_string());
+            let filters = [
+                ("status", status.as_deref()),
+                ("kind", kind.as_deref()),
+                ("category", category.as_deref()),
+                ("topic", topic.as_deref()),
+                ("since", since.as_deref()),
+                ("limit", Some(limit.as_str())),
+                ("page", Some(page.as_str())),
+            ];
+            let query = TicketQuery::from_pairs(
+                filters
+                    .iter()
+                    .filter_map(|(name, value)| value.map(|v| (*name, v))),
+            )?;
+            let (found, total) = store.query(&query).await?;
             if json {
-                println!("{}", serde_json::to_string(&all)?);
-            } else if all.is_empty() {
-                println!("no tickets in {}", db.display());
+                println!("{}", serde_json::to_string(&found)?);
+            } else if found.is_empty() {
+                println!("no tickets in {db} match");
             } else {
-                print_ticket_table(&all);
+                print_ticket_table(&found);
+                if total > found.len() as i64 {
+                    println!(
+                        "({} of {total}: --page and --limit show the others)",
+                        found.len()
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

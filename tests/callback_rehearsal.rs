@@ -25,9 +25,11 @@ async fn run(turns: &[Turn]) -> (Rehearsal, Option<Ticket>) {
         .config;
     let engines = Replayer::new(cfg, common::models()).expect("engines load");
     let dir = tempfile::tempdir().unwrap();
-    let store = TicketStore::open(&dir.path().join("tickets.db"))
-        .await
-        .unwrap();
+    let store = TicketStore::open(&switchboard::tickets::database::Database::Sqlite(
+        dir.path().join("tickets.db"),
+    ))
+    .await
+    .unwrap();
     let agent = PromptCache::new(std::sync::Arc::new(Espeak::new("en-us")));
     let caller = caller_voice("en-us");
     let started = chrono::Utc

@@ -21,7 +21,11 @@ async fn replay(support: &str, utterances: &[&str], dir: &Path) -> (ReplayOutcom
         .config;
     let replayer = Replayer::new(cfg, common::models()).expect("engines load");
     let wav = common::write_call(dir, "call", utterances);
-    let store = TicketStore::open(&dir.join("tickets.db")).await.unwrap();
+    let store = TicketStore::open(&switchboard::tickets::database::Database::Sqlite(
+        dir.join("tickets.db"),
+    ))
+    .await
+    .unwrap();
     let outcome = replayer
         .replay(&wav, &ReplayOptions::default(), &store, &mut |_| {})
         .await

@@ -34,7 +34,13 @@ fn the_shared_eval_config_loads() {
         ]
     );
     assert_eq!(c.callback.extra_fields.len(), 2);
-    assert_eq!(c.routing.unwrap().accounting, ["billing@example.com"]);
+    let routing = c.routing.unwrap().routing;
+    assert_eq!(
+        routing.recipients(switchboard::tickets::Category::Accounting),
+        [switchboard::tickets::outbox::Recipient::Email(
+            "billing@example.com".into()
+        )]
+    );
 }
 
 #[test]
@@ -120,6 +126,71 @@ fn empty_or_missing_routing_categories_are_rejected() {
     assert_eq!(issues(&text)[0].field, "routing.other");
     let text = base().replace(r#""support@example.com""#, r#""not an address""#);
     assert_eq!(issues(&text)[0].field, "routing.service");
+    // A default catches every category that names nobody.
+    let text = base()
+        .replace(r#"accounting = ["billing@example.com"]"#, "accounting = []")
+        .replace("other = [\"manager@example.com\"]\n", "")
+        .replace(
+            "[routing]\n",
+            "[routing]\ndefault = [\"https://hooks.example.com/sb\"]\nwebhook_secret = \"0123456789abcdef\"\n",
+        );
+    let c = config::parse(&text, "agent.toml").expect("a default routes them");
+    let routing = c.config.routing.unwrap().routing;
+    assert_eq!(
+        routing.recipients(switchboard::tickets::Category::Other),
+        [switchboard::tickets::outbox::Recipient::Webhook(
+            "https://hooks.example.com/sb".into()
+        )]
+    );
+}
+
+/// Topics carry their tickets' category and priority; support tokens have a role; a PostgreSQL URL is
+/// checked; mistakes in any of them are placed.
+#[test]
+fn topics_route_by_category_and_support_tokens_have_roles() {
+    use switchboard::tickets::{Category, Priority};
+    let text = base()
+        .replace(
+            r#"{ id = "complaint""#,
+            r#"{ id = "complaint", category = "service", priority = "urgent""#,
+        )
+        .replace(
+            "[routing]\n",
+            "[support]\ntokens = [ { name = \"Maria\", token = \"agent-token-0123456789\", role = \"agent\" },\n  { name = \"Lead\", token = \"admin-token-0123456789\", role = \"admin\" } ]\n\n[routing]\n",
+        )
+        + "\n[tickets]\ndatabase = \"postgres://sb:pw@db.internal:5432/switchboard\"\n";
+    let c = config::parse(&text, "agent.toml").unwrap().config;
+    let complaint = c.triage["complaint"];
+    assert_eq!(complaint.category, Some(Category::Service));
+    assert_eq!(complaint.priority, Some(Priority::Urgent));
+    assert_eq!(c.triage["cancellation"].category, None);
+    assert_eq!(c.support_tokens.len(), 2);
+    assert_eq!(c.support_tokens[1].role, config::Role::Admin);
+    assert_eq!(
+        c.tickets_database.to_string(),
+        "postgres://sb@db.internal:5432/switchboard"
+    );
+
+    let bad = base().replace(
+        r#"{ id = "complaint""#,
+        r#"{ id = "complaint", category = "sales""#,
+    );
+    assert_eq!(
+        issues(&bad)[0].field,
+        "callback.mandatory_topics[0].category"
+    );
+    let bad = base().replace(
+        "[routing]\n",
+        "[support]\ntokens = [ { name = \"Maria\", token = \"short\", role = \"boss\" } ]\n[routing]\n",
+    );
+    assert_eq!(issues(&bad)[0].field, "support.tokens[0].role");
+    let bad = base().replace(
+        "[routing]\n",
+        "[support]\ntokens = [ { name = \"Maria\", token = \"short\", role = \"agent\" } ]\n[routing]\n",
+    );
+    assert_eq!(issues(&bad)[0].field, "support.tokens[0].token");
+    let bad = base() + "\n[tickets]\ndatabase = \"postgres://\"\n";
+    assert_eq!(issues(&bad)[0].field, "tickets.database");
 }
 
 #[test]

@@ -1,10 +1,16 @@
-//! The ticket store on a real SQLite file: written tickets survive reopening, in order, intact; staff move,
-//! note, assign and search them, from the store and from `switchboard tickets`.
+//! The ticket store on a real SQLite file and on a real PostgreSQL server (the same tests on both):
+//! written tickets survive reopening, in order, intact; staff move, note, assign, filter and search them,
+//! from the store and from `switchboard tickets`.
 
 mod common;
 
+use switchboard::tickets::database::Database;
+use switchboard::tickets::query::TicketQuery;
 use switchboard::tickets::store::{StoreError, TicketStore};
-use switchboard::tickets::{FieldStatus, FieldValue, TicketDraft, TicketKind};
+use switchboard::tickets::{
+    Category, FieldStatus, FieldValue, Priority, TicketDraft, TicketKind, TopicEvidence,
+};
+use switchboard::topics::TopicKind;
 
 fn draft(kind: TicketKind, call: &str) -> TicketDraft {
     TicketDraft {
@@ -40,13 +46,24 @@ fn draft(kind: TicketKind, call: &str) -> TicketDraft {
         note: None,
         promise: Some("We will call you back tomorrow after 3 pm.".into()),
         awaiting_transfer: false,
+        category: Category::Service,
+        priority: Priority::High,
+        topics: vec![TopicEvidence {
+            topic: "complaint".into(),
+            kind: TopicKind::Callback,
+            score: 0.81,
+            evidence: "it's broken".into(),
+        }],
     }
 }
 
-#[tokio::test]
-async fn tickets_survive_reopening_newest_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nested-ok.db");
+on_both_databases!(
+    tickets_survive_reopening_newest_first_sqlite,
+    tickets_survive_reopening_newest_first_postgres,
+    tickets_survive_reopening_newest_first
+);
+
+async fn tickets_survive_reopening_newest_first(path: Database) {
     let store = TicketStore::open(&path).await.unwrap();
     let a = store
         .file(&draft(TicketKind::Callback, "CA1"))
@@ -79,7 +96,7 @@ async fn tickets_survive_reopening_newest_first() {
 #[tokio::test]
 async fn an_unwritable_location_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = TicketStore::open(&dir.path().join("no/such/dir/t.db"))
+    let err = TicketStore::open(&Database::Sqlite(dir.path().join("no/such/dir/t.db")))
         .await
         .err()
         .unwrap();
@@ -94,7 +111,9 @@ async fn tickets_from_before_the_dialog_still_read() {
     // A row written by the first schema: fields without status, raw or confirmed, no promise column value.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
-    let store = TicketStore::open(&path).await.unwrap();
+    let store = TicketStore::open(&Database::Sqlite(path.clone()))
+        .await
+        .unwrap();
     let id = store
         .file(&draft(TicketKind::Callback, "CA-old"))
         .await
@@ -110,7 +129,7 @@ async fn tickets_from_before_the_dialog_still_read() {
         .await
         .unwrap();
     pool.close().await;
-    let store = TicketStore::open(&path).await.unwrap();
+    let store = TicketStore::open(&Database::Sqlite(path)).await.unwrap();
     let t = store.get(id).await.unwrap();
     assert_eq!(t.draft.fields[0].status, FieldStatus::Answered);
     assert_eq!(t.draft.fields[0].value.as_deref(), Some("it broke"));
@@ -118,16 +137,18 @@ async fn tickets_from_before_the_dialog_still_read() {
     assert_eq!(t.draft.promise, None);
 }
 
-/// Staff work a ticket: the status moves only as the rules allow (and says what is allowed), notes and
-/// assignments are kept, every change is in the history with who made it, and full-text search finds
-/// tickets by the summary, the transcript, the caller and the notes, whatever the user types.
-#[tokio::test]
-async fn staff_move_note_assign_and_find_tickets() {
+// Staff work a ticket: the status moves only as the rules allow (and says what is allowed), notes and
+// assignments are kept, every change is in the history with who made it, and full-text search finds
+// tickets by the summary, the transcript, the caller and the notes, whatever the user types.
+on_both_databases!(
+    staff_move_note_assign_and_find_tickets_sqlite,
+    staff_move_note_assign_and_find_tickets_postgres,
+    staff_move_note_assign_and_find_tickets
+);
+
+async fn staff_move_note_assign_and_find_tickets(db: Database) {
     use switchboard::tickets::status::Status;
-    let dir = tempfile::tempdir().unwrap();
-    let store = TicketStore::open(&dir.path().join("support.db"))
-        .await
-        .unwrap();
+    let store = TicketStore::open(&db).await.unwrap();
     let mut escalation = draft(TicketKind::Escalation, "CA-esc");
     escalation.transcript = "[00:04] I want to cancel my contract, you charged me twice".into();
     escalation.caller = Some("+15550142000".into());
@@ -184,7 +205,7 @@ async fn staff_move_note_assign_and_find_tickets() {
         (
             "switchboard",
             "filed",
-            "escalation for topic complaint on call CA-esc",
+            "escalation for topic complaint on call CA-esc, high priority, category service",
         ),
         ("maria", "status", "open -> in_progress"),
         ("lead", "assign", "Maria Lopez"),
@@ -241,12 +262,105 @@ async fn staff_move_note_assign_and_find_tickets() {
     assert!(store.assign(a, Some("bad\u{7}name"), "lead").await.is_err());
 }
 
+on_both_databases!(
+    the_support_list_filters_and_pages_sqlite,
+    the_support_list_filters_and_pages_postgres,
+    the_support_list_filters_and_pages
+);
+
+/// The Support section's list: every filter narrows it, paging walks it newest first, and text search
+/// combines with the filters.
+async fn the_support_list_filters_and_pages(db: Database) {
+    use switchboard::tickets::status::Status;
+    let store = TicketStore::open(&db).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let mut d = draft(
+            if i % 2 == 0 {
+                TicketKind::Callback
+            } else {
+                TicketKind::Escalation
+            },
+            &format!("CA-{i}"),
+        );
+        d.category = [Category::Service, Category::Accounting, Category::Other][i % 3];
+        d.topic = Some(if i < 4 { "billing" } else { "cancellation" }.into());
+        if i == 5 {
+            d.transcript = "[00:03] the router keeps rebooting".into();
+        }
+        ids.push(store.file(&d).await.unwrap());
+    }
+    store
+        .set_status(ids[1], Status::InProgress, "maria")
+        .await
+        .unwrap();
+    let pick = |pairs: &[(&str, &str)]| TicketQuery::from_pairs(pairs.iter().copied()).unwrap();
+    let got = |r: (Vec<switchboard::tickets::Ticket>, i64)| {
+        (r.0.iter().map(|t| t.id).collect::<Vec<_>>(), r.1)
+    };
+    let all = got(store.query(&TicketQuery::all()).await.unwrap());
+    assert_eq!(all.1, 7);
+    assert_eq!(all.0, ids.iter().rev().copied().collect::<Vec<_>>());
+    assert_eq!(
+        got(store
+            .query(&pick(&[("category", "accounting")]))
+            .await
+            .unwrap()),
+        (vec![ids[4], ids[1]], 2)
+    );
+    assert_eq!(
+        got(store
+            .query(&pick(&[("kind", "escalation"), ("topic", "billing")]))
+            .await
+            .unwrap()),
+        (vec![ids[3], ids[1]], 2)
+    );
+    assert_eq!(
+        got(store
+            .query(&pick(&[("status", "in_progress")]))
+            .await
+            .unwrap()),
+        (vec![ids[1]], 1)
+    );
+    assert_eq!(
+        got(store
+            .query(&pick(&[("q", "router rebooting"), ("kind", "escalation")]))
+            .await
+            .unwrap()),
+        (vec![ids[5]], 1)
+    );
+    assert_eq!(
+        got(store
+            .query(&pick(&[("limit", "3"), ("page", "2")]))
+            .await
+            .unwrap()),
+        (vec![ids[3], ids[2], ids[1]], 7)
+    );
+    assert_eq!(
+        got(store
+            .query(&pick(&[("since", "2999-01-01")]))
+            .await
+            .unwrap()),
+        (vec![], 0)
+    );
+    assert_eq!(
+        got(store.query(&pick(&[("q", "!!!")])).await.unwrap()),
+        (vec![], 0)
+    );
+    let t = store.get(ids[4]).await.unwrap();
+    assert_eq!(t.draft.category, Category::Accounting);
+    assert_eq!(t.draft.priority, Priority::High);
+    assert_eq!(t.draft.topics[0].evidence, "it's broken");
+}
+
 /// `switchboard tickets note|status|assign|search|show` over the same store.
 #[tokio::test]
 async fn the_command_line_works_tickets() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.db");
-    let store = TicketStore::open(&db).await.unwrap();
+    let store = TicketStore::open(&Database::Sqlite(db.clone()))
+        .await
+        .unwrap();
     let id = store
         .file(&draft(TicketKind::Callback, "CA-cli"))
         .await

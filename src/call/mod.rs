@@ -23,7 +23,7 @@ use chrono_tz::Tz;
 use crate::config::{AgentConfig, CallbackField, DialogSettings, SupportMode, TransferTarget};
 use crate::events::{CallEvent, Decision, EventLine};
 use crate::prompts::{fill, FieldWords, Language, PromptError, Prompts};
-use crate::tickets::{FieldValue, TicketDraft, TicketKind};
+use crate::tickets::{FieldValue, TicketDraft, TicketKind, TopicEvidence, Triage};
 use crate::topics::{MandatoryTopic, TopicHit};
 use dialog::{Context, Dialog, Reply};
 
@@ -61,6 +61,8 @@ pub struct CallSetup {
     pub started_at: DateTime<Utc>,
     /// The agent's country calling code (national numbers a caller gives get it).
     pub calling_code: String,
+    /// Category and priority of each topic's tickets (topics absent here: the defaults).
+    pub triage: std::collections::BTreeMap<String, Triage>,
 }
 
 impl CallSetup {
@@ -92,6 +94,7 @@ impl CallSetup {
             // A validated config's number is E.164, so this only falls back on a hand-built one.
             calling_code: extract::phone::calling_code(&config.agent.phone_number)
                 .unwrap_or_else(|_| "1".into()),
+            triage: config.triage.clone(),
         }
     }
 }
@@ -258,6 +261,8 @@ pub struct Call {
     quiet_since: Option<u64>,
     /// The caller is speaking, or has spoken and the transcript has not come yet.
     caller_turn: bool,
+    /// Every topic heard so far (the best evidence of each), for the ticket.
+    topics_heard: Vec<TopicEvidence>,
 }
 
 impl Call {
@@ -273,6 +278,7 @@ impl Call {
             decided_on: None,
             quiet_since: None,
             caller_turn: false,
+            topics_heard: Vec::new(),
         }
     }
 
@@ -529,6 +535,7 @@ impl Call {
             self.heard.push(transcript.clone());
         }
         for hit in &hits {
+            self.note_topic(hit);
             self.log(
                 t_ms,
                 CallEvent::Topic {
@@ -607,8 +614,43 @@ impl Call {
         )
     }
 
+    /// Keeps the best evidence of each topic heard.
+    fn note_topic(&mut self, hit: &TopicHit) {
+        let evidence = TopicEvidence {
+            topic: hit.topic.clone(),
+            kind: hit.kind,
+            score: hit.score,
+            evidence: hit.evidence.clone(),
+        };
+        match self.topics_heard.iter_mut().find(|t| t.topic == hit.topic) {
+            Some(known) if known.score >= hit.score => {}
+            Some(known) => *known = evidence,
+            None => self.topics_heard.push(evidence),
+        }
+    }
+
     fn draft(&self, kind: TicketKind, hit: &TopicHit, summary: String) -> TicketDraft {
+        let upset = summary::sounds_upset(&self.setup.prompts, &self.transcript_text());
+        let (category, priority) = self
+            .setup
+            .triage
+            .get(&hit.topic)
+            .copied()
+            .unwrap_or_default()
+            .decide(hit.kind, upset);
+        let mut topics = self.topics_heard.clone();
+        if !topics.iter().any(|t| t.topic == hit.topic) {
+            topics.push(TopicEvidence {
+                topic: hit.topic.clone(),
+                kind: hit.kind,
+                score: hit.score,
+                evidence: hit.evidence.clone(),
+            });
+        }
         TicketDraft {
+            category,
+            priority,
+            topics,
             kind,
             topic: Some(hit.topic.clone()),
             summary,

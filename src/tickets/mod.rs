@@ -1,7 +1,14 @@
-//! Tickets: what staff see in the Support section. Domain types here; the SQLite store in `store`.
+//! Tickets: what staff see in the Support section. Domain types here; the store (SQLite or PostgreSQL) in
+//! `store`.
 
+pub mod database;
+pub mod outbox;
+pub mod query;
 pub mod status;
 pub mod store;
+pub mod triage;
+
+pub use triage::{Category, Priority, TopicEvidence, Triage};
 
 use serde::{Deserialize, Serialize};
 
@@ -116,6 +123,14 @@ pub struct TicketDraft {
     /// same statement as the ticket, so no crash can leave it unmarked.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub awaiting_transfer: bool,
+    /// Which team it goes to (from the topic's `category` in the config).
+    #[serde(default)]
+    pub category: Category,
+    #[serde(default)]
+    pub priority: Priority,
+    /// Every topic heard on the call, with the words that carried it: why the ticket exists.
+    #[serde(default)]
+    pub topics: Vec<TopicEvidence>,
 }
 
 /// A stored ticket.

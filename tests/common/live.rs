@@ -100,8 +100,8 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    pub fn database(&self) -> PathBuf {
-        self.dir.path().join("tickets.db")
+    pub fn database(&self) -> switchboard::tickets::database::Database {
+        switchboard::tickets::database::Database::Sqlite(self.dir.path().join("tickets.db"))
     }
 
     /// The call's JSON lines, once its `stream_end` line is written (waits up to 30 s).

@@ -2,6 +2,7 @@
 //! mu-law phone line, the reference data in ../shared, and the fetched models.
 #![allow(dead_code)]
 
+pub mod db;
 pub mod dialects;
 pub mod fakes;
 pub mod live;

@@ -12,8 +12,16 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod routing;
+mod support;
+
+pub use routing::{Notifications, SmtpSecurity, SmtpSettings};
+pub use support::{Role, SupportToken};
+
 use crate::asr::AsrSettings;
 use crate::audio::segmenter::VadSettings;
+use crate::tickets::database::Database;
+use crate::tickets::{Category, Priority, Triage};
 use crate::topics::{MandatoryTopic, TopicKind};
 
 /// How the agent hands a caller over to people (`agent.support`).
@@ -232,23 +240,21 @@ pub struct Callback {
     pub dialog: DialogSettings,
 }
 
-/// Who hears about tickets of each category (`[routing]`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Routing {
-    pub service: Vec<String>,
-    pub accounting: Vec<String>,
-    pub other: Vec<String>,
-}
-
 /// A validated agent configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentConfig {
     pub agent: Agent,
     pub escalation: Escalation,
     pub callback: Callback,
-    pub routing: Option<Routing>,
-    /// SQLite file of the ticket store (`[tickets] database`), relative to the working directory.
-    pub tickets_database: PathBuf,
+    /// Who hears about tickets (`[routing]`); `None`: nobody is notified.
+    pub routing: Option<Notifications>,
+    /// People allowed into the Support API and page (`[support] tokens`).
+    pub support_tokens: Vec<SupportToken>,
+    /// The ticket store (`[tickets] database`): a SQLite file relative to the working directory, or a
+    /// `postgres://` URL.
+    pub tickets_database: Database,
+    /// Category and priority of each topic's tickets, by topic id.
+    pub triage: BTreeMap<String, Triage>,
     pub vad: VadSettings,
     pub asr: AsrSettings,
     pub matching: MatchingSettings,
@@ -436,7 +442,9 @@ struct Raw {
     #[serde(default)]
     callback: Option<RawCallback>,
     #[serde(default)]
-    routing: Option<Spanned<RawRouting>>,
+    routing: Option<Spanned<routing::RawRouting>>,
+    #[serde(default)]
+    support: Option<Spanned<support::RawSupport>>,
     #[serde(default)]
     tickets: Option<RawTickets>,
     #[serde(default)]
@@ -617,14 +625,6 @@ struct RawField {
     options: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     confirm: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRouting {
-    service: Option<Spanned<Vec<Spanned<String>>>>,
-    accounting: Option<Spanned<Vec<Spanned<String>>>>,
-    other: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -1226,12 +1226,14 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     let hours = hours_raw.map(|h| business_hours(&mut f, h));
 
     let mut seen_ids: HashMap<String, (String, usize, usize)> = HashMap::new();
+    let mut triage = BTreeMap::new();
     let escalation_topics = topics(
         &mut f,
         &mut seen_ids,
         "escalation.mandatory_topics",
         esc_topics_raw,
         TopicKind::Escalation,
+        &mut triage,
     );
 
     for (field, topic) in target_topics {
@@ -1294,34 +1296,37 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
         "callback.mandatory_topics",
         cb_topics_raw,
         TopicKind::Callback,
+        &mut triage,
     );
     let extra_fields = fields(&mut f, fields_raw);
 
-    // [routing]
-    let routing = raw.routing.map(|r| {
-        let span = r.span();
-        let r = r.into_inner();
-        Routing {
-            service: recipients(&mut f, "routing.service", r.service, &span),
-            accounting: recipients(&mut f, "routing.accounting", r.accounting, &span),
-            other: recipients(&mut f, "routing.other", r.other, &span),
-        }
-    });
+    let routing = routing::routing(&mut f, raw.routing);
+    let support_tokens = support::support(&mut f, raw.support);
 
     let speech = speech_settings(&mut f, raw.speech);
     let summary = summary_settings(&mut f, raw.summary);
 
     let tickets_database = match raw.tickets {
-        Some(t) if t.database.get_ref().trim().is_empty() => {
-            f.error(
-                "tickets.database",
-                t.database.span(),
-                "the ticket database path is empty",
-            );
-            PathBuf::new()
+        Some(t) => {
+            let span = t.database.span();
+            match secret(&mut f, "tickets.database", Some(t.database)) {
+                Some(text) => {
+                    let db = Database::parse(&text);
+                    if let Database::Postgres(url) = &db {
+                        if url::Url::parse(url).map_or(true, |u| u.host_str().is_none()) {
+                            f.error(
+                                "tickets.database",
+                                span,
+                                "not a PostgreSQL URL: postgres://user:password@host:5432/database",
+                            );
+                        }
+                    }
+                    db
+                }
+                None => Database::Sqlite(PathBuf::new()),
+            }
         }
-        Some(t) => PathBuf::from(t.database.into_inner()),
-        None => PathBuf::from("switchboard.db"),
+        None => Database::Sqlite(PathBuf::from("switchboard.db")),
     };
 
     let vad = match raw.vad {
@@ -1418,13 +1423,6 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
             "support = \"flag\" but there are no mandatory callback topics: nothing will be flagged",
         );
     }
-    if routing.is_none() {
-        f.warn(
-            "routing",
-            0..0,
-            "no [routing]: tickets are stored but no team is notified",
-        );
-    }
 
     if !f.errors.is_empty() {
         return Err(ConfigError::Invalid {
@@ -1457,7 +1455,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
                 dialog,
             },
             routing,
+            support_tokens,
             tickets_database,
+            triage,
             vad,
             asr: raw.asr.unwrap_or_default(),
             matching,
@@ -1476,11 +1476,13 @@ fn topics(
     list: &str,
     raw: Vec<Spanned<toml::Value>>,
     kind: TopicKind,
+    triage: &mut BTreeMap<String, Triage>,
 ) -> Vec<MandatoryTopic> {
     let mut out = Vec::new();
     for (i, entry) in raw.into_iter().enumerate() {
         let field = format!("{list}[{i}]");
         let span = entry.span();
+        let mut own = Triage::default();
         let topic = match entry.into_inner() {
             toml::Value::String(text) => Some((None, text, Vec::new(), None)),
             toml::Value::Table(mut table) => {
@@ -1520,6 +1522,28 @@ fn topics(
                         "`threshold` must be a number in (0, 1], found {other}"
                     )),
                 };
+                match table.remove("category") {
+                    None => {}
+                    Some(toml::Value::String(c)) if Category::parse(&c).is_some() => {
+                        own.category = Category::parse(&c)
+                    }
+                    Some(other) => f.error(
+                        &format!("{field}.category"),
+                        span.clone(),
+                        format!("`category` is one of service, accounting, other, not {other}"),
+                    ),
+                }
+                match table.remove("priority") {
+                    None => {}
+                    Some(toml::Value::String(p)) if Priority::parse(&p).is_some() => {
+                        own.priority = Priority::parse(&p)
+                    }
+                    Some(other) => f.error(
+                        &format!("{field}.priority"),
+                        span.clone(),
+                        format!("`priority` is one of low, normal, high, urgent, not {other}"),
+                    ),
+                }
                 let unknown: Vec<String> = table.keys().cloned().collect();
                 match (id, text, examples, threshold) {
                     _ if !unknown.is_empty() => {
@@ -1527,7 +1551,7 @@ fn topics(
                             &field,
                             span.clone(),
                             format!(
-                                "unknown key(s) {}; a topic has id, text, examples, threshold",
+                                "unknown key(s) {}; a topic has id, text, examples, threshold, category, priority",
                                 unknown.join(", ")
                             ),
                         );
@@ -1592,6 +1616,7 @@ fn topics(
             continue;
         }
         seen.insert(id.clone(), (field.clone(), line, column));
+        triage.insert(id.clone(), own);
         out.push(MandatoryTopic {
             id,
             text,
@@ -1766,46 +1791,6 @@ fn speech_settings(f: &mut Findings<'_>, raw: Option<Spanned<RawSpeech>>) -> Spe
             SpeechSettings::Piper
         }
     }
-}
-
-fn recipients(
-    f: &mut Findings,
-    field: &str,
-    raw: Option<Spanned<Vec<Spanned<String>>>>,
-    section: &Range<usize>,
-) -> Vec<String> {
-    let Some(list) = raw else {
-        f.error(
-            field,
-            section.clone(),
-            "routing category missing: escalations routed here would reach nobody",
-        );
-        return Vec::new();
-    };
-    if list.get_ref().is_empty() {
-        f.error(
-            field,
-            list.span(),
-            "empty routing category: escalations routed here would reach nobody",
-        );
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for r in list.into_inner() {
-        if is_recipient(r.get_ref().trim()) {
-            out.push(r.get_ref().trim().to_string());
-        } else {
-            f.error(
-                field,
-                r.span(),
-                format!(
-                    "{:?} is neither an e-mail address nor an http(s) webhook URL",
-                    r.get_ref()
-                ),
-            );
-        }
-    }
-    out
 }
 
 #[cfg(test)]
