@@ -116,6 +116,18 @@ enum Command {
         #[arg(long)]
         events_dir: Option<PathBuf>,
     },
+    /// Serve only the Support section (`/support` page, `/api/tickets`) and deliver notifications, with no
+    /// speech models: a node for staff beside the call servers, sharing their database.
+    Support {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Address to listen on (default: `[server] listen` of the config); port 0 picks a free port.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Ticket database (default: `[tickets] database` of the config, else switchboard.db).
+        #[arg(long)]
+        db: Option<Database>,
+    },
     /// Run N simultaneous simulated Twilio calls at real-time pace against a server and report what they
     /// experienced: end of speech -> the agent's answer, barge-in -> clear, lag, server CPU and memory.
     Loadtest {
@@ -361,6 +373,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(serve(&models, &config, listen, db, events_dir))
+        }
+        Command::Support { config, listen, db } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(support(&config, listen, db))
         }
         Command::Loadtest {
             config,
@@ -734,7 +750,7 @@ async fn serve(
     }
     let addr = listen.unwrap_or(config.server.listen);
     let db = db.unwrap_or_else(|| config.tickets_database.clone());
-    let store = TicketStore::open(&db).await?;
+    let (store, notifier) = open_notifying(&config, &db).await?;
     let asr = config.asr;
     let models = models.clone();
     let (engines, pool) = tokio::task::spawn_blocking(move || -> Result<_> {
@@ -787,6 +803,94 @@ async fn serve(
         "serving"
     );
     server::serve(state, listener, shutdown_signal()).await?;
+    notifier.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The outbox worker of this process, while it runs.
+struct Notifying {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Notifying {
+    /// Lets the round in progress finish; what is left waits in the outbox for the next start.
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Opens the ticket store; with `[routing]`, every ticket filed queues its notifications and a worker
+/// delivers them.
+async fn open_notifying(
+    config: &switchboard::config::AgentConfig,
+    db: &Database,
+) -> Result<(TicketStore, Notifying)> {
+    let store = TicketStore::open(db).await?;
+    let Some(notifications) = &config.routing else {
+        return Ok((
+            store,
+            Notifying {
+                stop: None,
+                task: None,
+            },
+        ));
+    };
+    let store = store.with_routing(notifications.routing.clone());
+    let notifier = switchboard::notify::Notifier::new(
+        store.clone(),
+        switchboard::notify::node_name(),
+        notifications.smtp.as_ref(),
+        notifications.webhook_secret.clone(),
+    )?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(notifier.run(async {
+        let _ = stopped.await;
+    }));
+    Ok((
+        store,
+        Notifying {
+            stop: Some(stop),
+            task: Some(task),
+        },
+    ))
+}
+
+async fn support(
+    config_path: &Path,
+    listen: Option<std::net::SocketAddr>,
+    db: Option<Database>,
+) -> Result<ExitCode> {
+    let loaded = config::load(config_path)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {}:{w}", config_path.display());
+    }
+    let config = loaded.config;
+    if config.support_tokens.is_empty() {
+        eprintln!(
+            "warning: {}: no [support] tokens: nobody can log in to the Support section",
+            config_path.display()
+        );
+    }
+    let db = db.unwrap_or_else(|| config.tickets_database.clone());
+    let (store, notifier) = open_notifying(&config, &db).await?;
+    let addr = listen.unwrap_or(config.server.listen);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    println!("listening on {}", listener.local_addr()?);
+    let state = std::sync::Arc::new(switchboard::support::Support {
+        store,
+        tokens: config.support_tokens.clone(),
+        config: std::sync::Arc::new(config),
+    });
+    switchboard::support::serve(state, listener, shutdown_signal()).await?;
+    notifier.stop().await;
     Ok(ExitCode::SUCCESS)
 }
 

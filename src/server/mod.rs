@@ -1,6 +1,7 @@
 //! `switchboard serve`: the live server. Providers stream calls to `/<provider>/stream` over WebSocket; each
 //! stream runs the same sans-IO [`crate::call::Call`] as replay, fed by a [`stream`] session. Twilio's
-//! webhooks answer calls with TwiML ([`voice`]). Operators get `/healthz` and `/metrics`.
+//! webhooks answer calls with TwiML ([`voice`]). Operators get `/healthz` and `/metrics`, staff the Support
+//! section (`/support`, `/api/tickets`, see [`crate::support`]).
 //!
 //! Engines are loaded once: whisper on a bounded [`RecognitionPool`], the sentence embedder and topic index,
 //! the rendered prompts. Shutdown drains: new streams are refused, calls in progress may finish within
@@ -240,7 +241,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/twilio/whisper/{call}",
             get(voice::whisper).post(voice::whisper),
-        );
+        )
+        .merge(crate::support::router(Arc::new(crate::support::Support {
+            store: state.store.clone(),
+            tokens: state.engines.config().support_tokens.clone(),
+            config: Arc::new(state.engines.config().clone()),
+        })));
     for provider in PROVIDERS {
         router = router.route(
             &format!("/{provider}/stream"),

@@ -7,6 +7,7 @@ pub mod dialects;
 pub mod fakes;
 pub mod live;
 pub mod sample;
+pub mod staff;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
