@@ -5,6 +5,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install.sh
 bash scripts/peers.sh
 bash scripts/postgres.sh >/dev/null
+bash scripts/browser.sh
 cargo fmt --all -- --check
 cargo clippy --release --all-targets --locked -- -D warnings
 cargo test --release --locked

@@ -249,8 +249,9 @@ async fn list(
     page("Tickets", Some(&who), body)
 }
 
+/// `2026-12-02 06:36 UTC`: minutes are enough to work a ticket; the zone says how to read it.
 fn short_time(stamp: &str) -> String {
-    stamp.get(..16).unwrap_or(stamp).replace('T', " ")
+    format!("{} UTC", stamp.get(..16).unwrap_or(stamp).replace('T', " "))
 }
 
 fn ticket_view(
