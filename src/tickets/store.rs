@@ -69,6 +69,16 @@ impl TicketStore {
         self.dialect
     }
 
+    /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// transaction that read first and wrote later would fail at once ("database is locked") if another
+    /// process wrote in between, where waiting for the lock is what is wanted.
+    async fn write_tx(&self) -> Result<Tx<'static>, StoreError> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Completes when a ticket filed through this handle has queued notifications.
     pub async fn notifications_queued(&self) {
         self.queued.notified().await
@@ -79,7 +89,7 @@ impl TicketStore {
         let fields = json(&draft.fields)?;
         let topics = json(&draft.topics)?;
         let created = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "INSERT INTO tickets (created, kind, topic, summary, transcript, fields, caller, call_id, note, promise,
                  transfer_status, category, priority, topics)
@@ -147,7 +157,7 @@ impl TicketStore {
     /// Moves a ticket to `to` if the rules allow it (see [`Status`]), recording who did.
     pub async fn set_status(&self, id: i64, to: Status, actor: &str) -> Result<Status, StoreError> {
         let actor = checked_name(actor, "actor")?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let current: String = sqlx::query("SELECT status FROM tickets WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -181,7 +191,7 @@ impl TicketStore {
                 text.chars().count()
             )));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.exists(&mut tx, id).await?;
         let created = now();
         let row = sqlx::query(
@@ -218,7 +228,7 @@ impl TicketStore {
     ) -> Result<(), StoreError> {
         let actor = checked_name(actor, "actor")?;
         let assignee = assignee.map(|a| checked_name(a, "assignee")).transpose()?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.exists(&mut tx, id).await?;
         sqlx::query("UPDATE tickets SET assignee = $1, updated = $2 WHERE id = $3")
             .bind(&assignee)
@@ -395,7 +405,7 @@ impl TicketStore {
         target: &str,
         provider: &str,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "INSERT INTO transfer_attempts (ticket_id, attempt, target, provider, started)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -423,7 +433,7 @@ impl TicketStore {
         detail: Option<&str>,
         talk_seconds: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "UPDATE transfer_attempts SET ended = $1, outcome = $2, detail = $3, talk_seconds = $4
              WHERE id = $5 RETURNING ticket_id",
@@ -455,7 +465,7 @@ impl TicketStore {
     /// After a restart: transfers that were pending or ringing when the server stopped can no longer be
     /// followed. They are marked `interrupted` (with a note), so staff see them. Returns the tickets marked.
     pub async fn interrupt_unfinished_transfers(&self, note: &str) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
             "UPDATE tickets SET transfer_status = 'interrupted',
                  note = CASE WHEN note IS NULL THEN CAST($1 AS TEXT) ELSE note || ' ' || CAST($2 AS TEXT) END
@@ -567,7 +577,7 @@ impl TicketStore {
         outcome: Result<&str, (&str, chrono::DateTime<chrono::Utc>)>,
     ) -> Result<(), StoreError> {
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (ok, detail) = match outcome {
             Ok(detail) => {
                 sqlx::query(

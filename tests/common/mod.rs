@@ -6,6 +6,7 @@ pub mod db;
 pub mod dialects;
 pub mod fakes;
 pub mod live;
+pub mod receivers;
 pub mod sample;
 pub mod staff;
 
