@@ -185,6 +185,24 @@ enum Command {
         #[command(subcommand)]
         action: TicketsAction,
     },
+    /// Escalations and callbacks per topic, category and transfer outcome, and staff talk time: which
+    /// topics load your people most. As text, and as a picture with --plot.
+    Report {
+        /// Ticket database (default: the config's, else switchboard.db).
+        #[arg(long)]
+        db: Option<Database>,
+        /// Take the database from this agent config.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Only tickets filed since a date (2026-12-01) or an RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Also draw the report to this .png or .svg file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -373,6 +391,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(serve(&models, &config, listen, db, events_dir))
+        }
+        Command::Report {
+            db,
+            config,
+            since,
+            plot,
+            json,
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(report(db, config, since, plot, json))
         }
         Command::Support { config, listen, db } => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -1046,11 +1074,11 @@ async fn replay(
     })
 }
 
-async fn tickets(
+/// The ticket store `--db` or `--config` names (else ./switchboard.db), which must exist already.
+async fn existing_store(
     db: Option<Database>,
     config_path: Option<PathBuf>,
-    action: TicketsAction,
-) -> Result<ExitCode> {
+) -> Result<(Database, TicketStore)> {
     let db = match (db, config_path) {
         (Some(db), _) => db,
         (None, Some(c)) => config::load(&c)?.config.tickets_database,
@@ -1065,6 +1093,41 @@ async fn tickets(
         }
     }
     let store = TicketStore::open(&db).await?;
+    Ok((db, store))
+}
+
+async fn report(
+    db: Option<Database>,
+    config_path: Option<PathBuf>,
+    since: Option<String>,
+    plot: Option<PathBuf>,
+    json: bool,
+) -> Result<ExitCode> {
+    let since = since
+        .map(|s| switchboard::tickets::query::since(&s))
+        .transpose()?;
+    let (_, store) = existing_store(db, config_path).await?;
+    let report = store.report(since.as_deref()).await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", report.text());
+    }
+    if let Some(path) = plot {
+        report.draw(&path)?;
+        if !json {
+            println!("\npicture: {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn tickets(
+    db: Option<Database>,
+    config_path: Option<PathBuf>,
+    action: TicketsAction,
+) -> Result<ExitCode> {
+    let (db, store) = existing_store(db, config_path).await?;
     let result = match action {
         TicketsAction::List {
             status,

@@ -121,6 +121,23 @@ async fn a_caller_asking_to_cancel_a_contract_is_escalated() {
         .transcript
         .to_lowercase()
         .contains("cancel"));
+    // The topic heard, with the caller's words that carried it; an escalation is high priority.
+    let heard = &tickets[0].draft.topics;
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert_eq!(heard[0].topic, "cancellation");
+    assert!(heard[0]
+        .evidence
+        .to_lowercase()
+        .contains("cancel my contract"));
+    assert_eq!(
+        tickets[0].draft.priority,
+        switchboard::tickets::Priority::High
+    );
+    assert_eq!(
+        tickets[0].draft.category,
+        switchboard::tickets::Category::Service,
+        "from the topic's category in the config"
+    );
     // Every transcript and decision line carries its processing time.
     assert!(outcome
         .lines

@@ -17,7 +17,7 @@ const FONT_PATHS: [&str; 4] = [
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 ];
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 const SIZE: (u32, u32) = (1400, 620);
 /// Colours that stay apart on white (the "tab10" set), cycled per topic.
 const COLOURS: [(u8, u8, u8); 10] = [
@@ -33,7 +33,7 @@ const COLOURS: [(u8, u8, u8); 10] = [
     (23, 190, 207),
 ];
 
-fn colour(i: usize) -> RGBColor {
+pub(crate) fn colour(i: usize) -> RGBColor {
     let (r, g, b) = COLOURS[i % COLOURS.len()];
     RGBColor(r, g, b)
 }
@@ -77,7 +77,7 @@ pub fn draw(
     }
 }
 
-fn register_font() -> Result<(), PlotError> {
+pub(crate) fn register_font() -> Result<(), PlotError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         FONT_PATHS.iter().any(|p| match std::fs::read(p) {

@@ -4,6 +4,7 @@
 pub mod database;
 pub mod outbox;
 pub mod query;
+pub mod report;
 pub mod status;
 pub mod store;
 pub mod triage;

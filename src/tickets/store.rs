@@ -10,6 +10,7 @@ use sqlx::{AnyPool, Row};
 use super::database::{Database, Dialect};
 use super::outbox::{OutboxItem, Routing, TicketNotice};
 use super::query::TicketQuery;
+use super::report::{CountRow, Report};
 use super::status::{Status, StatusError};
 use super::triage::{Category, Priority};
 use super::{CallUsage, Change, FieldStatus, FieldValue, Note, Ticket, TicketDraft, TicketKind};
@@ -643,6 +644,45 @@ impl TicketStore {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(row.try_get("due")?)
+    }
+
+    /// Tickets filed since `since` (stored form; `None`: all), grouped for [`Report`].
+    pub async fn report(&self, since: Option<&str>) -> Result<Report, StoreError> {
+        let from = since.unwrap_or("");
+        let counts: Vec<CountRow> = sqlx::query_as(
+            "SELECT COALESCE(topic, '') AS topic, kind, category, COALESCE(transfer_status, '') AS outcome,
+                 COUNT(*) AS n
+             FROM tickets WHERE created >= $1
+             GROUP BY topic, kind, category, transfer_status",
+        )
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await?;
+        let talk: Vec<(String, i64)> = sqlx::query(
+            "SELECT COALESCE(tickets.topic, '') AS topic,
+                 CAST(COALESCE(SUM(transfer_attempts.talk_seconds), 0) AS BIGINT) AS talk
+             FROM transfer_attempts JOIN tickets ON tickets.id = transfer_attempts.ticket_id
+             WHERE tickets.created >= $1 GROUP BY tickets.topic",
+        )
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("topic")?, r.try_get("talk")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        let transfer_ms: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(transfer_ms), 0) AS BIGINT) AS ms FROM call_usage WHERE started >= $1",
+        )
+        .bind(from)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("ms")?;
+        Ok(Report::build(
+            since.map(str::to_string),
+            &counts,
+            &talk,
+            transfer_ms,
+        ))
     }
 
     pub async fn close(self) {

@@ -101,7 +101,7 @@ timezone = "America/New_York"
 transfer_number = "+15550100001"
 contextual_summary = true
 mandatory_topics = [
-  {{ id = "cancellation", text = "Contract cancellation request", examples = [
+  {{ id = "cancellation", text = "Contract cancellation request", category = "service", examples = [
       "I want to cancel my contract", "I'd like to terminate my subscription", "please close my account" ] }},
 ]
 
