@@ -129,6 +129,12 @@ async fn a_twilio_call_is_greeted_escalated_and_handed_over() {
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
+    // The Support section is served beside the calls.
+    let login = reqwest::get(server.url("/support")).await.unwrap();
+    assert_eq!(login.status(), 200);
+    assert!(login.text().await.unwrap().contains("Your support token"));
+    let api = reqwest::get(server.url("/api/tickets")).await.unwrap();
+    assert_eq!(api.status(), 401);
 
     // Replay of the same audio decides the same.
     let wav = server.dir.path().join("same-call.wav");

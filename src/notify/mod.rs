@@ -17,8 +17,10 @@ use crate::tickets::store::TicketStore;
 const LEASE: Duration = Duration::from_secs(120);
 /// Notifications taken per round.
 const BATCH: u32 = 16;
-/// The longest wait between tries of one notification, so a recipient that recovers hears soon.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest wait between tries of one notification, so a recipient that recovers hears soon. While a
+/// recipient is down only one of its notifications tries per wait (the rest wait with it), so a short cap
+/// costs the recipient nothing.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Even with nothing due, look again this often (another node may have queued something).
 const IDLE_POLL: Duration = Duration::from_secs(2);
 
@@ -94,15 +96,33 @@ impl Notifier {
             .store
             .claim_notifications(&self.node, LEASE, BATCH)
             .await?;
+        // Recipients that failed in this round, and when their notifications try next.
+        let mut down: Vec<(String, DateTime<Utc>)> = Vec::new();
+        let mut tried = 0;
         for item in &items {
-            let outcome = self.deliver(item).await;
+            let target = target_of(item);
+            if let Some((_, at)) = down.iter().find(|(t, _)| *t == target) {
+                self.store
+                    .postpone_notification(item.id, &self.node, *at)
+                    .await?;
+                continue;
+            }
+            tried += 1;
             let attempts = u32::try_from(item.attempts).unwrap_or(u32::MAX);
-            match &outcome {
+            match &self.deliver(item).await {
                 Ok(detail) => {
                     tracing::info!(id = item.id, ticket = item.ticket_id, to = %item.recipient, "notification sent: {detail}");
                     self.store
                         .notification_tried(item.id, &self.node, Ok(detail))
                         .await?;
+                    if item.attempts > 0 {
+                        // It was down and is back: what waits for it goes now.
+                        let recipient =
+                            (item.channel == "webhook").then_some(item.recipient.as_str());
+                        self.store
+                            .recipient_recovered(&item.channel, recipient)
+                            .await?;
+                    }
                 }
                 Err(e) => {
                     let wait = backoff(attempts.saturating_add(1));
@@ -112,10 +132,14 @@ impl Notifier {
                     self.store
                         .notification_tried(item.id, &self.node, Err((&e.to_string(), retry_at)))
                         .await?;
+                    if !matches!(e, DeliveryError::Payload(_)) {
+                        down.push((target, retry_at));
+                    }
                 }
             }
         }
-        Ok(items.len())
+        // Only a round that delivered something goes straight on to the next.
+        Ok(if down.is_empty() { tried } else { 0 })
     }
 
     async fn deliver(&self, item: &OutboxItem) -> Result<String, DeliveryError> {
@@ -147,6 +171,14 @@ impl Notifier {
     }
 }
 
+/// What a failure says is down: the mail server for every e-mail, the URL for a webhook.
+fn target_of(item: &OutboxItem) -> String {
+    match item.channel.as_str() {
+        "webhook" => format!("webhook {}", item.recipient),
+        other => other.to_string(),
+    }
+}
+
 /// This node's name in the outbox: the host name and process id, unique among nodes sharing a database.
 pub fn node_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
@@ -164,7 +196,7 @@ mod tests {
     #[test]
     fn waits_grow_and_stop_growing() {
         let secs: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(secs, [1, 2, 4, 8, 10, 10, 10, 10]);
         assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
     }
 }

@@ -637,6 +637,60 @@ impl TicketStore {
         Ok(q.fetch_all(&self.pool).await?)
     }
 
+    /// Puts a notification this node holds back to `at` without counting a try: its recipient is known
+    /// to be down this moment (another notification to it just failed).
+    pub async fn postpone_notification(
+        &self,
+        id: i64,
+        node: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET next_attempt = $1, claimed_by = NULL, claimed_until = NULL
+             WHERE id = $2 AND claimed_by = $3",
+        )
+        .bind(stamp(at))
+        .bind(id)
+        .bind(node)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A recipient answered again: everything waiting for it (e-mail: the mail server; a webhook: its
+    /// URL) is due now, not when its backoff would have tried it.
+    pub async fn recipient_recovered(
+        &self,
+        channel: &str,
+        recipient: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let at = now();
+        let done = match recipient {
+            None => {
+                sqlx::query(
+                    "UPDATE outbox SET next_attempt = $1
+                 WHERE state = 'pending' AND channel = $2 AND next_attempt > $1",
+                )
+                .bind(&at)
+                .bind(channel)
+                .execute(&self.pool)
+                .await?
+            }
+            Some(r) => {
+                sqlx::query(
+                    "UPDATE outbox SET next_attempt = $1
+                 WHERE state = 'pending' AND channel = $2 AND recipient = $3 AND next_attempt > $1",
+                )
+                .bind(&at)
+                .bind(channel)
+                .bind(r)
+                .execute(&self.pool)
+                .await?
+            }
+        };
+        Ok(done.rows_affected())
+    }
+
     /// The earliest moment a pending notification is due (the worker sleeps until then).
     pub async fn next_notification_due(&self) -> Result<Option<String>, StoreError> {
         let row =
