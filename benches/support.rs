@@ -26,7 +26,7 @@ mod receivers;
 
 fn draft(i: usize) -> TicketDraft {
     TicketDraft {
-        kind: if i % 3 == 0 {
+        kind: if i.is_multiple_of(3) {
             TicketKind::Escalation
         } else {
             TicketKind::Callback

@@ -2,10 +2,9 @@
 //! from espeak-ng speech, and the simulated Twilio of `switchboard::loadtest::peer` (tokio-tungstenite)
 //! that plays them in 20 ms frames at real-time pace.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -48,35 +47,7 @@ impl Server {
 
     /// Starts `switchboard serve` on the config already in `dir` (a restart keeps its tickets and events).
     pub fn start_in(dir: tempfile::TempDir) -> Server {
-        let config_path = dir.path().join("agent.toml");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.path().join("server.log"))
-            .expect("log file");
-        let mut child = super::bin()
-            .args(["serve", "--config"])
-            .arg(&config_path)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("start switchboard serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| {
-                let log =
-                    std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-                panic!("server did not start: {line:?}\n{log}")
-            });
+        let (child, addr) = super::start_listening("serve", dir.path(), "server.log");
         Server { child, addr, dir }
     }
 

@@ -40,6 +40,44 @@ pub fn models() -> ModelDir {
 }
 
 /// The switchboard binary built for these tests.
+/// Starts `switchboard <command> --config <dir>/agent.toml --listen 127.0.0.1:0`, logging to
+/// `<dir>/<log>`, and returns it with the address it printed once listening.
+pub fn start_listening(
+    command: &str,
+    dir: &Path,
+    log: &str,
+) -> (std::process::Child, std::net::SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    let log_path = dir.join(log);
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .expect("log file");
+    let mut child = bin()
+        .args([command, "--config"])
+        .arg(dir.join("agent.toml"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start switchboard {command}: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("switchboard {command} did not start: {line:?}\n{log}")
+        });
+    (child, addr)
+}
+
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     c.env(

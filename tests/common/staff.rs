@@ -1,10 +1,9 @@
 //! `switchboard support` as a real process on loopback: the Support page and API, and the outbox worker,
 //! over a real database. Killed when dropped.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 use switchboard::tickets::database::Database;
 
@@ -40,33 +39,7 @@ impl SupportNode {
 
     /// Starts on the config already in `dir` (a restart).
     pub fn start_in(dir: tempfile::TempDir) -> SupportNode {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.path().join("support.log"))
-            .expect("log file");
-        let mut child = super::bin()
-            .args(["support", "--config"])
-            .arg(dir.path().join("agent.toml"))
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("start switchboard support");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| {
-                let log =
-                    std::fs::read_to_string(dir.path().join("support.log")).unwrap_or_default();
-                panic!("support node did not start: {line:?}\n{log}")
-            });
+        let (child, addr) = super::start_listening("support", dir.path(), "support.log");
         SupportNode { child, addr, dir }
     }
 
