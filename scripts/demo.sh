@@ -32,3 +32,5 @@ done
   "keys:4158673921#" "keys:1"
 echo
 "$sb" tickets --db demo/switchboard.db list
+echo
+"$sb" report --db demo/switchboard.db --plot demo/report.png
