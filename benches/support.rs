@@ -76,42 +76,39 @@ async fn writes(name: &str, database: &Database) {
 async fn seed(database: &Database) {
     let store = TicketStore::open(database).await.unwrap();
     store.close().await;
-    let sql = match database {
-        Database::Sqlite(_) => {
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
-             INSERT INTO tickets (created, kind, topic, summary, transcript, fields, caller, call_id, category, priority, topics, status)
-             SELECT printf('2026-%02d-%02dT%02d:00:00.000Z', 1 + i % 11, 1 + i % 28, i % 24),
-                    CASE WHEN i % 3 = 0 THEN 'escalation' ELSE 'callback' END,
-                    CASE i % 3 WHEN 0 THEN 'cancellation' WHEN 1 THEN 'billing' ELSE 'complaint' END,
-                    'Caller ending in ' || (i % 100) || ' calls about a problem',
-                    CASE WHEN i % 50 = 0 THEN '[00:03] my router keeps rebooting' ELSE '[00:03] a question about invoice ' || i END,
-                    '[]', '+1555' || i, 'CA-' || i,
-                    CASE i % 3 WHEN 0 THEN 'service' WHEN 1 THEN 'accounting' ELSE 'other' END,
-                    'normal', '[]',
-                    CASE WHEN i % 4 = 0 THEN 'resolved' ELSE 'open' END
-             FROM n"
-        }
-        Database::Postgres(_) => {
-            "INSERT INTO tickets (created, kind, topic, summary, transcript, fields, caller, call_id, category, priority, topics, status)
-             SELECT '2026-' || lpad((1 + i % 11)::text, 2, '0') || '-' || lpad((1 + i % 28)::text, 2, '0') || 'T' || lpad((i % 24)::text, 2, '0') || ':00:00.000Z',
-                    CASE WHEN i % 3 = 0 THEN 'escalation' ELSE 'callback' END,
-                    CASE i % 3 WHEN 0 THEN 'cancellation' WHEN 1 THEN 'billing' ELSE 'complaint' END,
-                    'Caller ending in ' || (i % 100) || ' calls about a problem',
-                    CASE WHEN i % 50 = 0 THEN '[00:03] my router keeps rebooting' ELSE '[00:03] a question about invoice ' || i END,
-                    '[]', '+1555' || i, 'CA-' || i,
-                    CASE i % 3 WHEN 0 THEN 'service' WHEN 1 THEN 'accounting' ELSE 'other' END,
-                    'normal', '[]',
-                    CASE WHEN i % 4 = 0 THEN 'resolved' ELSE 'open' END
-             FROM generate_series(1, 100000) AS i"
-        }
+    // The same rows on both; only the row numbers and the date formatting are spelled differently.
+    let (rows, created, source) = match database {
+        Database::Sqlite(_) => (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) ",
+            "printf('2026-%02d-%02dT%02d:00:00.000Z', 1 + i % 11, 1 + i % 28, i % 24)",
+            "n",
+        ),
+        Database::Postgres(_) => (
+            "",
+            "'2026-' || lpad((1 + i % 11)::text, 2, '0') || '-' || lpad((1 + i % 28)::text, 2, '0') || 'T' || lpad((i % 24)::text, 2, '0') || ':00:00.000Z'",
+            "generate_series(1, 100000) AS i",
+        ),
     };
+    let sql = format!(
+        "{rows}INSERT INTO tickets (created, kind, topic, summary, transcript, fields, caller, call_id, category, priority, topics, status)
+         SELECT {created},
+                CASE WHEN i % 3 = 0 THEN 'escalation' ELSE 'callback' END,
+                CASE i % 3 WHEN 0 THEN 'cancellation' WHEN 1 THEN 'billing' ELSE 'complaint' END,
+                'Caller ending in ' || (i % 100) || ' calls about a problem',
+                CASE WHEN i % 50 = 0 THEN '[00:03] my router keeps rebooting' ELSE '[00:03] a question about invoice ' || i END,
+                '[]', '+1555' || i, 'CA-' || i,
+                CASE i % 3 WHEN 0 THEN 'service' WHEN 1 THEN 'accounting' ELSE 'other' END,
+                'normal', '[]',
+                CASE WHEN i % 4 = 0 THEN 'resolved' ELSE 'open' END
+         FROM {source}"
+    );
     sqlx::any::install_default_drivers();
     let url = match database {
         Database::Sqlite(p) => format!("sqlite://{}", p.display()),
         Database::Postgres(u) => u.clone(),
     };
     let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-    sqlx::query(sql).execute(&pool).await.unwrap();
+    sqlx::query(&sql).execute(&pool).await.unwrap();
     if matches!(database, Database::Postgres(_)) {
         sqlx::query("ANALYZE tickets").execute(&pool).await.unwrap();
     }
@@ -129,10 +126,7 @@ impl Drop for Node {
 
 fn support_node(dir: &std::path::Path, database: &Database) -> Node {
     use std::io::BufRead;
-    let db = match database {
-        Database::Sqlite(p) => p.display().to_string(),
-        Database::Postgres(u) => u.clone(),
-    };
+    let db = database.location();
     let base = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/agent.toml"))
         .unwrap();
     let (before, _) = base.split_once("[tickets]").unwrap();

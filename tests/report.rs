@@ -114,10 +114,7 @@ async fn the_report_shows_which_topics_load_people(db: Database) {
     let out = common::bin()
         .arg("report")
         .arg("--db")
-        .arg(match &db {
-            Database::Sqlite(p) => p.display().to_string(),
-            Database::Postgres(url) => url.clone(),
-        })
+        .arg(db.location())
         .args(["--since", "2020-01-01", "--plot"])
         .arg(&picture)
         .output()

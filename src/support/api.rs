@@ -118,17 +118,15 @@ async fn list(
     })))
 }
 
-/// A ticket with everything staff see: attempts, notes, history, notifications.
-pub async fn full_ticket(state: &SupportState, id: i64) -> Result<Value, ApiError> {
-    let ticket = state.store.get(id).await?;
-    let mut value = serde_json::to_value(&ticket)
+/// A ticket with everything staff see: attempts, notes, history, notifications (without their payload).
+async fn full_ticket(state: &SupportState, id: i64) -> Result<Value, ApiError> {
+    let case = state.case(id).await?;
+    let mut value = serde_json::to_value(&case.ticket)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    value["notes"] = json!(state.store.notes(id).await?);
-    value["history"] = json!(state.store.history(id).await?);
-    let notifications: Vec<Value> = state
-        .store
-        .notifications(Some(id))
-        .await?
+    value["notes"] = json!(case.notes);
+    value["history"] = json!(case.history);
+    let notifications: Vec<Value> = case
+        .notifications
         .into_iter()
         .map(|n| {
             json!({

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use axum::Router;
 
 use crate::config::{AgentConfig, SupportToken};
-use crate::tickets::store::TicketStore;
+use crate::tickets::outbox::OutboxItem;
+use crate::tickets::store::{StoreError, TicketStore};
+use crate::tickets::{Change, Note, Ticket};
 
 /// What the Support section needs: the store, who may come in, and the configuration admins may view.
 pub struct Support {
@@ -22,6 +24,26 @@ pub struct Support {
 }
 
 pub type SupportState = Arc<Support>;
+
+/// Everything staff see of one ticket, as the API returns it and the page shows it.
+pub struct Case {
+    pub ticket: Ticket,
+    pub notes: Vec<Note>,
+    pub history: Vec<Change>,
+    pub notifications: Vec<OutboxItem>,
+}
+
+impl Support {
+    /// Ticket `id` with its notes, history and notifications.
+    pub async fn case(&self, id: i64) -> Result<Case, StoreError> {
+        Ok(Case {
+            ticket: self.store.get(id).await?,
+            notes: self.store.notes(id).await?,
+            history: self.store.history(id).await?,
+            notifications: self.store.notifications(Some(id)).await?,
+        })
+    }
+}
 
 /// The API and the page, ready to be merged into a server's routes.
 pub fn router<S>(state: SupportState) -> Router<S> {

@@ -14,7 +14,7 @@ use super::auth::{self, Staff};
 use super::SupportState;
 use crate::tickets::query::TicketQuery;
 use crate::tickets::status::Status;
-use crate::tickets::{Category, Ticket};
+use crate::tickets::Category;
 
 pub fn routes() -> Router<SupportState> {
     Router::new()
@@ -254,13 +254,8 @@ fn short_time(stamp: &str) -> String {
     format!("{} UTC", stamp.get(..16).unwrap_or(stamp).replace('T', " "))
 }
 
-fn ticket_view(
-    t: &Ticket,
-    state_notes: &[crate::tickets::Note],
-    history: &[crate::tickets::Change],
-    notifications: &[crate::tickets::outbox::OutboxItem],
-    flash: Option<(bool, String)>,
-) -> Markup {
+fn ticket_view(case: &super::Case, flash: Option<(bool, String)>) -> Markup {
+    let t = &case.ticket;
     let allowed: Vec<Status> = Status::parse(&t.status)
         .map(|s| s.next().to_vec())
         .unwrap_or_default();
@@ -306,7 +301,7 @@ fn ticket_view(
         }
         div.grid {
             div.card #notes { h2 { "Internal notes" }
-                @for n in state_notes { div.note { p { strong { (n.author) } " · " (short_time(&n.created)) } p { (n.text) } } }
+                @for n in &case.notes { div.note { p { strong { (n.author) } " · " (short_time(&n.created)) } p { (n.text) } } }
                 form method="post" action=(format!("/support/tickets/{}/note", t.id)) {
                     textarea #note-text name="text" required placeholder="Only staff see notes" {}
                     button #add-note type="submit" { "Add note" }
@@ -323,15 +318,15 @@ fn ticket_view(
                     input #assignee-input name="assignee" value=(t.assignee.as_deref().unwrap_or("")) placeholder="nobody";
                     " " button #assign type="submit" { "Assign" }
                 }
-                @if !notifications.is_empty() {
+                @if !case.notifications.is_empty() {
                     h3 { "Notified" }
-                    ul #notifications { @for n in notifications { li { (n.channel) " " (n.recipient) ": " (n.state) @if let Some(e) = &n.last_error { " (" (e) ")" } } } }
+                    ul #notifications { @for n in &case.notifications { li { (n.channel) " " (n.recipient) ": " (n.state) @if let Some(e) = &n.last_error { " (" (e) ")" } } } }
                 }
             }
         }
         div.card { h2 { "History" }
             table #history { tr { th { "When" } th { "Who" } th { "What" } th { "Detail" } }
-                @for c in history { tr { td { (short_time(&c.at)) } td { (c.actor) } td { (c.change) } td { (c.detail.as_deref().unwrap_or("")) } } } }
+                @for c in &case.history { tr { td { (short_time(&c.at)) } td { (c.actor) } td { (c.change) } td { (c.detail.as_deref().unwrap_or("")) } } } }
         }
     }
 }
@@ -352,8 +347,8 @@ async fn ticket(
     let Some(id) = ticket_number(&id) else {
         return not_found(&who, &id);
     };
-    let t = match state.store.get(id).await {
-        Ok(t) => t,
+    let case = match state.case(id).await {
+        Ok(case) => case,
         Err(crate::tickets::store::StoreError::NotFound(_)) => {
             return not_found(&who, &id.to_string())
         }
@@ -366,20 +361,6 @@ async fn ticket(
             );
         }
     };
-    let (notes, history, notifications) = match (
-        state.store.notes(id).await,
-        state.store.history(id).await,
-        state.store.notifications(Some(id)).await,
-    ) {
-        (Ok(n), Ok(h), Ok(o)) => (n, h, o),
-        _ => {
-            return page(
-                "Ticket",
-                Some(&who),
-                problem("The ticket database failed; try again."),
-            )
-        }
-    };
     let raw = raw.unwrap_or_default();
     let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
@@ -387,11 +368,7 @@ async fn ticket(
     let flash = field(&pairs, "done")
         .map(|m| (true, m.to_string()))
         .or_else(|| field(&pairs, "error").map(|m| (false, m.to_string())));
-    page(
-        &format!("#{id}"),
-        Some(&who),
-        ticket_view(&t, &notes, &history, &notifications, flash),
-    )
+    page(&format!("#{id}"), Some(&who), ticket_view(&case, flash))
 }
 
 fn not_found(who: &Staff, id: &str) -> Response {

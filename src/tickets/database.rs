@@ -34,6 +34,14 @@ impl Database {
         }
     }
 
+    /// As written in `[tickets] database` or `--db` (with the password: for passing on, not for showing).
+    pub fn location(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url) => url.clone(),
+        }
+    }
+
     pub fn dialect(&self) -> Dialect {
         match self {
             Database::Sqlite(_) => Dialect::Sqlite,

@@ -15,10 +15,7 @@ pub const ADMIN_TOKEN: &str = "admin-token-lead-0123456789";
 pub fn config(db: &Database, routing: &str) -> String {
     let base = super::agent_toml("decide");
     let (before, _) = base.split_once("[routing]").expect("a [routing] section");
-    let database = match db {
-        Database::Sqlite(path) => path.display().to_string(),
-        Database::Postgres(url) => url.clone(),
-    };
+    let database = db.location();
     format!(
         "{before}{routing}\n\n[support]\ntokens = [\n  {{ name = \"Maria\", token = \"{AGENT_TOKEN}\", role = \"agent\" }},\n  {{ name = \"Lead\", token = \"{ADMIN_TOKEN}\", role = \"admin\" }},\n]\n\n[tickets]\ndatabase = \"{database}\"\n"
     )
