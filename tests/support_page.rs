@@ -27,6 +27,31 @@ impl Drop for Driver {
     }
 }
 
+/// Clicks what submits a form or follows a link, and waits for the next page to be loaded: a click
+/// returns before the browser has navigated, so reading right after it could read the old page.
+async fn follow(
+    browser: &fantoccini::Client,
+    what: Locator<'_>,
+) -> Result<(), fantoccini::error::CmdError> {
+    let old = browser.find(Locator::Css("html")).await?.element_id();
+    browser.find(what).await?.click().await?;
+    let started = Instant::now();
+    loop {
+        let now = browser.find(Locator::Css("html")).await?.element_id();
+        let ready = browser
+            .execute("return document.readyState", vec![])
+            .await?;
+        if now != old && ready == "complete" {
+            return Ok(());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no new page after the click"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -158,7 +183,7 @@ async fn staff_find_note_and_move_a_ticket_in_chromium() {
             .await?
             .send_keys("wrong-token-000000000")
             .await?;
-        browser.find(Locator::Id("login")).await?.click().await?;
+        follow(&browser, Locator::Id("login")).await?;
         let refused = browser
             .find(Locator::Css(".flash.err"))
             .await?
@@ -170,7 +195,7 @@ async fn staff_find_note_and_move_a_ticket_in_chromium() {
             .await?
             .send_keys(AGENT_TOKEN)
             .await?;
-        browser.find(Locator::Id("login")).await?.click().await?;
+        follow(&browser, Locator::Id("login")).await?;
         let who = browser
             .wait()
             .for_element(Locator::Id("who"))
@@ -191,7 +216,7 @@ async fn staff_find_note_and_move_a_ticket_in_chromium() {
             .await?
             .send_keys("rebooting")
             .await?;
-        browser.find(Locator::Id("apply")).await?.click().await?;
+        follow(&browser, Locator::Id("apply")).await?;
         let count = browser
             .wait()
             .for_element(Locator::Id("count"))
@@ -201,7 +226,7 @@ async fn staff_find_note_and_move_a_ticket_in_chromium() {
         assert!(count.starts_with("1 ticket(s)"), "{count}");
         let links = browser.find_all(Locator::Css("a.ticket-link")).await?;
         assert_eq!(links.len(), 1);
-        links[0].click().await?;
+        follow(&browser, Locator::Css("a.ticket-link")).await?;
 
         // The ticket view shows the call: transcript (as text, never as markup), fields, summary.
         let title = browser
@@ -232,7 +257,7 @@ async fn staff_find_note_and_move_a_ticket_in_chromium() {
             .await?
             .send_keys("Called back, replacing the router.")
             .await?;
-        browser.find(Locator::Id("add-note")).await?.click().await?;
+        follow(&browser, Locator::Id("add-note")).await?;
         let flash = browser
             .wait()
             .for_element(Locator::Id("flash"))
@@ -245,11 +270,7 @@ async fn staff_find_note_and_move_a_ticket_in_chromium() {
             .await?
             .select_by_value("in_progress")
             .await?;
-        browser
-            .find(Locator::Id("change-status"))
-            .await?
-            .click()
-            .await?;
+        follow(&browser, Locator::Id("change-status")).await?;
         let flash = browser
             .wait()
             .for_element(Locator::Id("flash"))
