@@ -95,6 +95,16 @@ pub enum CallEvent {
     },
     /// The agent ends the call (after the callback promise and goodbye have played).
     AgentHangup,
+    /// A partial look at the utterance that began at `start_ms` was dropped: the recognisers were all busy
+    /// (live calls only; a replay, which cannot know, tries every partial).
+    PartialDropped {
+        start_ms: u64,
+    },
+    /// The utterance that began at `start_ms` could not be recognised.
+    RecognitionFailed {
+        start_ms: u64,
+        reason: String,
+    },
     /// The live media stream closed (`reason` as in the `switchboard_calls_total` metric).
     StreamEnd {
         reason: String,
@@ -212,6 +222,12 @@ impl EventLine {
             CallEvent::Hangup => "hang-up".to_string(),
             CallEvent::Dtmf { digit } => format!("keypad    {digit}"),
             CallEvent::AgentHangup => "agent ends the call".to_string(),
+            CallEvent::PartialDropped { start_ms } => {
+                format!("partial   dropped for the utterance from {start_ms} ms (recognisers busy)")
+            }
+            CallEvent::RecognitionFailed { start_ms, reason } => {
+                format!("heard     nothing: the utterance from {start_ms} ms failed ({reason})")
+            }
             CallEvent::StreamEnd { reason, detail } => {
                 format!("stream    ended: {reason} ({detail})")
             }

@@ -12,6 +12,7 @@
 pub mod dialog;
 pub mod extract;
 pub mod hours;
+pub mod live;
 pub mod policy;
 pub mod summary;
 
