@@ -19,7 +19,7 @@ use crate::asr::whisper::{WhisperModel, WhisperTranscriber};
 use crate::asr::{AsrError, Transcriber};
 use crate::listen::ListenError;
 use crate::topics::semantic::SemanticMatcher;
-use crate::topics::{hits_from, TopicHit, TopicMatcher};
+use crate::topics::{TopicHit, TopicMatcher};
 
 /// One call's topic matcher, shared between the call and the workers scoring its utterances.
 pub type CallMatcher = Arc<Mutex<SemanticMatcher>>;
@@ -225,15 +225,7 @@ fn recognise(
     }
     let hits = match job.pass {
         Pass::Final => lock(&job.matcher).hits(&text)?,
-        Pass::Partial { confidence } => {
-            let scores = lock(&job.matcher).score_partial(&text)?;
-            hits_from(
-                scores
-                    .into_iter()
-                    .filter(|s| s.score >= confidence.max(s.threshold))
-                    .collect(),
-            )?
-        }
+        Pass::Partial { confidence } => lock(&job.matcher).partial_hits(&text, confidence)?,
     };
     Ok((text, hits))
 }

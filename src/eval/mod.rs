@@ -141,6 +141,10 @@ struct Recorded {
 }
 
 impl TopicMatcher for Recorded {
+    fn partial_scores(&mut self, partial: &str) -> Result<Vec<TopicScore>, TopicError> {
+        self.inner.partial_scores(partial)
+    }
+
     fn scores(&mut self, utterance: &str) -> Result<Vec<TopicScore>, TopicError> {
         let started = Instant::now();
         let scores = self.inner.scores(utterance)?;

@@ -83,6 +83,11 @@ impl LexicalMatcher {
 }
 
 impl TopicMatcher for LexicalMatcher {
+    /// The lexical matcher keeps no context: a partial scores like any utterance.
+    fn partial_scores(&mut self, partial: &str) -> Result<Vec<TopicScore>, TopicError> {
+        self.scores(partial)
+    }
+
     fn scores(&mut self, utterance: &str) -> Result<Vec<TopicScore>, TopicError> {
         Ok(self
             .score_all(utterance)

@@ -90,6 +90,24 @@ pub trait TopicMatcher: Send {
     fn hits(&mut self, utterance: &str) -> Result<Vec<TopicHit>, TopicError> {
         hits_from(self.scores(utterance)?)
     }
+
+    /// Scores of an utterance still going on (a partial transcript): alone, leaving whatever context the
+    /// matcher keeps of finished utterances untouched.
+    fn partial_scores(&mut self, partial: &str) -> Result<Vec<TopicScore>, TopicError>;
+
+    /// The topics a partial transcript settles: at their threshold and at `confidence` at least.
+    fn partial_hits(
+        &mut self,
+        partial: &str,
+        confidence: f32,
+    ) -> Result<Vec<TopicHit>, TopicError> {
+        hits_from(
+            self.partial_scores(partial)?
+                .into_iter()
+                .filter(|s| s.score >= confidence.max(s.threshold))
+                .collect(),
+        )
+    }
 }
 
 /// The scores at or above their threshold as hits, best first.

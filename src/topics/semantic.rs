@@ -320,6 +320,10 @@ impl SemanticMatcher {
 }
 
 impl TopicMatcher for SemanticMatcher {
+    fn partial_scores(&mut self, partial: &str) -> Result<Vec<TopicScore>, TopicError> {
+        self.score_partial(partial)
+    }
+
     fn scores(&mut self, utterance: &str) -> Result<Vec<TopicScore>, TopicError> {
         let window = self
             .previous

@@ -126,6 +126,11 @@ pub enum Input {
     Resumed {
         now: u64,
     },
+    /// The caller hung up at call time `t_ms` with no stream to close (the end of a recording).
+    HungUp {
+        now: u64,
+        t_ms: u64,
+    },
     /// The stream is closing (the caller hung up, the peer went away, ...): no more sends, no new partials.
     /// The driver then finishes the ears and waits for the finals still out.
     StreamClosing {
@@ -426,6 +431,12 @@ impl LiveCall {
                 self.release();
             }
             Input::Resumed { now } => self.resumed(now)?,
+            Input::HungUp { t_ms, .. } => {
+                self.closing = true;
+                self.transfer = None;
+                self.feed(Event::HungUp { t_ms })?;
+                self.release();
+            }
             Input::StreamClosing { .. } => {
                 self.closing = true;
                 if self.call.is_finished() {
@@ -1089,6 +1100,7 @@ fn input_clock(input: &Input) -> u64 {
         | Input::RingOutcome { now, .. }
         | Input::BringBackFailed { now, .. }
         | Input::Resumed { now }
+        | Input::HungUp { now, .. }
         | Input::StreamClosing { now }
         | Input::StreamEnded { now, .. }
         | Input::Timeout { now } => *now,
