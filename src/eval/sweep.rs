@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::dataset::Sample;
-use super::metrics::{f1, precision, recall, LineOutcome};
+use super::metrics::LineOutcome;
+use crate::stats::{f1, precision, recall};
 
 /// The most false alarms a "safe" threshold may cause, as a share of lines with an empty `expect`.
 pub const SAFE_FALSE_ALARMS: f64 = 0.01;

@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use crate::eval::plot::{colour, register_font, PlotError, FONT};
+use crate::plot::{colour, register_font, PlotError, FONT};
 
 /// One topic's load.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

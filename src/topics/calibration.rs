@@ -135,7 +135,7 @@ impl Calibration {
             }
             let macro_f1 = counts
                 .iter()
-                .map(|&(tp, fp, fn_)| crate::eval::metrics::f1(tp, fp, fn_))
+                .map(|&(tp, fp, fn_)| crate::stats::f1(tp, fp, fn_))
                 .sum::<f64>()
                 / topics.max(1) as f64;
             if macro_f1 > best.0 {
