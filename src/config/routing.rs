@@ -7,7 +7,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{is_recipient, secret, Findings};
+use super::{secret, Findings};
 use crate::tickets::outbox::{Recipient, Routing};
 use crate::tickets::Category;
 
@@ -229,4 +229,25 @@ fn smtp(f: &mut Findings<'_>, raw: Spanned<RawSmtp>) -> Option<SmtpSettings> {
         password,
         security,
     })
+}
+
+/// True for an e-mail address or an http(s) webhook URL: the two kinds of recipient.
+fn is_recipient(r: &str) -> bool {
+    if let Some(rest) = r
+        .strip_prefix("https://")
+        .or_else(|| r.strip_prefix("http://"))
+    {
+        return !rest.is_empty() && !rest.contains(char::is_whitespace);
+    }
+    match r.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !r.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
 }
