@@ -31,20 +31,8 @@ pub enum ListenError {
     Topics(#[from] TopicError),
 }
 
-/// What the ears noticed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Heard {
-    /// The caller's voice has lasted `barge_in_ms` (once per run of voice): enough to stop the agent talking.
-    Voice { t_ms: u64 },
-    /// An utterance began (padded start).
-    Started { start_ms: u64 },
-    /// An utterance ended; its end became known at `detected_ms`. `audio` is its 16 kHz samples.
-    Ended {
-        utterance: Utterance,
-        detected_ms: u64,
-        audio: Vec<f32>,
-    },
-}
+/// What the ears noticed: the live call's own type, since it is what the live call listens to.
+pub use crate::call::live::Heard;
 
 /// Per-call front end: resampling, VAD and segmentation, with recent audio kept for recognition.
 pub struct Ears {
