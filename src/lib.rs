@@ -8,6 +8,7 @@ pub mod audio;
 pub mod call;
 pub mod config;
 pub mod dialing;
+pub mod engines;
 pub mod eval;
 pub mod events;
 pub mod listen;

@@ -15,11 +15,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use switchboard::audio::wav::ChannelChoice;
 use switchboard::config;
+use switchboard::engines::Engines;
 use switchboard::eval;
 use switchboard::events::EventLine;
 use switchboard::models::{self, ModelDir};
 use switchboard::rehearsal::Turn;
-use switchboard::replay::{ReplayOptions, Replayer};
+use switchboard::replay::ReplayOptions;
 use switchboard::tickets::database::Database;
 use switchboard::tickets::query::TicketQuery;
 use switchboard::tickets::store::TicketStore;
@@ -534,12 +535,12 @@ fn evaluate(
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let stop = interrupt_flag(&runtime);
-    let replayer = Replayer::new(loaded.config, models.clone())?;
-    let topics = eval::topic_ids(&replayer);
+    let engines = Engines::new(loaded.config, models.clone())?;
+    let topics = eval::topic_ids(&engines);
     let samples = eval::dataset::load(dataset, &topics)?;
     if fit {
         let bar = progress_bar(samples.len() * 2, "fitting");
-        let calibration = eval::fit(&replayer, &samples, &stop, &mut |n| {
+        let calibration = eval::fit(&engines, &samples, &stop, &mut |n| {
             bar.set_position(n as u64)
         })?;
         bar.finish_and_clear();
@@ -551,11 +552,11 @@ fn evaluate(
     }
     tracing::info!(lines = samples.len(), "scoring started");
     let bar = progress_bar(samples.len(), "scoring");
-    let (outcomes, cost) = eval::run(&replayer, &samples, &stop, &mut |n| {
+    let (outcomes, cost) = eval::run(&engines, &samples, &stop, &mut |n| {
         bar.set_position(n as u64)
     })?;
     bar.finish_and_clear();
-    let thresholds = eval::thresholds(&replayer);
+    let thresholds = eval::thresholds(&engines);
     let mut report = eval::metrics::report(&topics, &thresholds, &samples, &outcomes);
     report.scoring = Some(cost);
     let sweeps = sweep.then(|| eval::sweep::sweep(&topics, &samples, &outcomes));
@@ -630,7 +631,7 @@ async fn rehearse_cmd(
     }
     let db = db.unwrap_or_else(|| loaded.config.tickets_database.clone());
     let store = TicketStore::open(&db).await?;
-    let engines = Replayer::new(loaded.config, models.clone())?;
+    let engines = Engines::new(loaded.config, models.clone())?;
     let voice = engines.language().prompts.voice.espeak.clone();
     let (synth, note) = switchboard::speech::engine(&engines.config().speech, &voice, models)?;
     if let Some(note) = note {
@@ -782,7 +783,7 @@ async fn serve(
     let asr = config.asr;
     let models = models.clone();
     let (engines, pool) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let engines = Replayer::new(config, models)?;
+        let engines = Engines::new(config, models)?;
         let pool = RecognitionPool::start(
             engines.whisper(),
             asr.effective_workers(),
@@ -1013,7 +1014,7 @@ async fn replay(
     let db = db.unwrap_or_else(|| loaded.config.tickets_database.clone());
     let store = TicketStore::open(&db).await?;
     let support = loaded.config.agent.support;
-    let replayer = Replayer::new(loaded.config, models.clone())?;
+    let engines = Engines::new(loaded.config, models.clone())?;
     let stdout = std::io::stdout();
     let mut failed = 0;
     for wav in recordings {
@@ -1039,7 +1040,7 @@ async fn replay(
                 write_error.get_or_insert(e);
             }
         };
-        match replayer.replay(wav, &options, &store, &mut sink).await {
+        match switchboard::replay::replay(&engines, wav, &options, &store, &mut sink).await {
             Ok(outcome) => {
                 if let Some(e) = write_error {
                     return Err(e).context("writing the timeline");
