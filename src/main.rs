@@ -758,6 +758,21 @@ fn check_prompts(
     })
 }
 
+/// How a start-up notice reads on stderr.
+fn tell(notice: switchboard::server::node::StartNotice) {
+    use switchboard::server::node::StartNotice;
+
+    match notice {
+        StartNotice::SpeechFallback(note) => eprintln!("warning: {note}"),
+        StartNotice::Speech(engine) => eprintln!("speech: {engine}"),
+        StartNotice::InterruptedTransfers(tickets) => eprintln!(
+            "warning: {} transfer(s) interrupted by the last shutdown, marked on tickets {:?}",
+            tickets.len(),
+            tickets
+        ),
+    }
+}
+
 async fn serve(
     models: &ModelDir,
     config_path: &Path,
@@ -765,9 +780,8 @@ async fn serve(
     db: Option<Database>,
     events_dir: Option<PathBuf>,
 ) -> Result<ExitCode> {
-    use switchboard::recognition::RecognitionPool;
     use switchboard::server;
-    use switchboard::speech::PromptCache;
+    use switchboard::server::node::start_node;
 
     let loaded = config::load(config_path)?;
     for w in &loaded.warnings {
@@ -779,42 +793,8 @@ async fn serve(
     }
     let addr = listen.unwrap_or(config.server.listen);
     let db = db.unwrap_or_else(|| config.tickets_database.clone());
-    let (store, notifier) = open_notifying(&config, &db).await?;
-    let asr = config.asr;
-    let models = models.clone();
-    let (engines, pool) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let engines = Engines::new(config, models)?;
-        let pool = RecognitionPool::start(
-            engines.whisper(),
-            asr.effective_workers(),
-            asr.pool_threads(),
-        )?;
-        Ok((engines, pool))
-    })
-    .await??;
-    let voice = engines.language().prompts.voice.espeak.clone();
-    let (synth, note) =
-        switchboard::speech::engine(&engines.config().speech, &voice, engines.models())?;
-    if let Some(note) = note {
-        eprintln!("warning: {note}");
-    }
-    eprintln!("speech: {}", synth.name());
-    let speech = PromptCache::new(synth);
-    let workers = pool.size();
-    // Transfers that were pending or ringing when the server last stopped can no longer be followed.
-    let interrupted = store
-        .interrupt_unfinished_transfers(
-            "The server stopped before this transfer's outcome was known; call the caller back.",
-        )
-        .await?;
-    if !interrupted.is_empty() {
-        eprintln!(
-            "warning: {} transfer(s) interrupted by the last shutdown, marked on tickets {:?}",
-            interrupted.len(),
-            interrupted
-        );
-    }
-    let state = server::Shared::new(engines, pool, speech, store)?;
+    let node = start_node(config, models.clone(), &db, &mut tell).await?;
+    let state = node.state;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| server::ServerError::Bind {
@@ -826,68 +806,14 @@ async fn serve(
     println!("listening on {bound}");
     tracing::info!(
         %bound,
-        asr_workers = workers,
-        asr_threads = asr.pool_threads(),
+        asr_workers = state.pool.size(),
+        asr_threads = state.engines.config().asr.pool_threads(),
         events_dir = %state.engines.config().server.events_dir.display(),
         "serving"
     );
     server::serve(state, listener, shutdown_signal()).await?;
-    notifier.stop().await;
+    node.notifications.stop().await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The outbox worker of this process, while it runs.
-struct Notifying {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Notifying {
-    /// Lets the round in progress finish; what is left waits in the outbox for the next start.
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-/// Opens the ticket store; with `[routing]`, every ticket filed queues its notifications and a worker
-/// delivers them.
-async fn open_notifying(
-    config: &switchboard::config::AgentConfig,
-    db: &Database,
-) -> Result<(TicketStore, Notifying)> {
-    let store = TicketStore::open(db).await?;
-    let Some(notifications) = &config.routing else {
-        return Ok((
-            store,
-            Notifying {
-                stop: None,
-                task: None,
-            },
-        ));
-    };
-    let store = store.with_routing(notifications.routing.clone());
-    let notifier = switchboard::notify::Notifier::new(
-        store.clone(),
-        switchboard::notify::node_name(),
-        notifications.smtp.as_ref(),
-        notifications.webhook_secret.clone(),
-    )?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(notifier.run(async {
-        let _ = stopped.await;
-    }));
-    Ok((
-        store,
-        Notifying {
-            stop: Some(stop),
-            task: Some(task),
-        },
-    ))
 }
 
 async fn support(
@@ -907,7 +833,7 @@ async fn support(
         );
     }
     let db = db.unwrap_or_else(|| config.tickets_database.clone());
-    let (store, notifier) = open_notifying(&config, &db).await?;
+    let (store, notifier) = switchboard::server::node::open_store(&config, &db).await?;
     let addr = listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -10,6 +10,7 @@
 pub mod calllog;
 mod handover;
 pub mod metrics;
+pub mod node;
 mod session;
 pub mod stream;
 pub mod telnyx;
