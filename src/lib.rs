@@ -6,6 +6,7 @@
 pub mod asr;
 pub mod audio;
 pub mod call;
+pub mod cli;
 pub mod config;
 pub mod dialing;
 pub mod engines;
