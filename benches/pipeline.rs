@@ -18,8 +18,9 @@ use switchboard::audio::g711::Law;
 use switchboard::audio::resample::{to_speech_rate, StreamResampler};
 use switchboard::audio::vad::{SileroVad, FRAME};
 use switchboard::config;
+use switchboard::engines::Engines;
 use switchboard::events::CallEvent;
-use switchboard::replay::{ReplayOptions, Replayer};
+use switchboard::replay::{replay, ReplayOptions};
 use switchboard::tickets::store::TicketStore;
 
 /// One minute of a phone line: espeak speech looped, encoded as 8 kHz mu-law.
@@ -191,7 +192,7 @@ fn end_of_speech_to_decision(c: &mut Criterion) {
     let cfg = config::parse(&common::agent_toml("decide"), "agent.toml")
         .unwrap()
         .config;
-    let replayer = Replayer::new(cfg, common::models()).unwrap();
+    let engines = Engines::new(cfg, common::models()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt
         .block_on(TicketStore::open(
@@ -207,7 +208,13 @@ fn end_of_speech_to_decision(c: &mut Criterion) {
             b.iter(|| {
                 let started = Instant::now();
                 let outcome = rt
-                    .block_on(replayer.replay(wav, &ReplayOptions::default(), &store, &mut |_| {}))
+                    .block_on(replay(
+                        &engines,
+                        wav,
+                        &ReplayOptions::default(),
+                        &store,
+                        &mut |_| {},
+                    ))
                     .unwrap();
                 for l in &outcome.lines {
                     if let (CallEvent::Decision { .. }, Some(w)) = (&l.event, l.wall_ms) {

@@ -6,9 +6,11 @@
 pub mod asr;
 pub mod audio;
 pub mod call;
+pub mod cli;
 pub mod config;
 pub mod dialing;
 pub mod effects;
+pub mod engines;
 pub mod eval;
 pub mod events;
 pub mod listen;

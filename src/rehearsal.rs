@@ -13,9 +13,9 @@ use std::sync::Arc;
 use crate::audio::g711::Law;
 use crate::audio::resample::resample;
 use crate::call::{Action, Call, CallError, CallSetup, Event, Hearing};
+use crate::engines::{Engines, EnginesError};
 use crate::events::EventLine;
 use crate::listen::ListenError;
-use crate::replay::{ReplayError, Replayer};
 use crate::speech::{PromptCache, SpeechError, SpeechSynth};
 use crate::tickets::store::{StoreError, TicketStore};
 
@@ -46,7 +46,7 @@ pub enum Turn {
 #[derive(Debug, thiserror::Error)]
 pub enum RehearsalError {
     #[error(transparent)]
-    Replay(#[from] ReplayError),
+    Engines(#[from] EnginesError),
     #[error(transparent)]
     Listen(#[from] ListenError),
     #[error(transparent)]
@@ -80,7 +80,7 @@ struct Playing {
 
 /// Runs one call: the caller opens with `turns[0]` after the greeting, and so on.
 pub async fn rehearse(
-    engines: &Replayer,
+    engines: &Engines,
     agent_voice: &PromptCache,
     caller_voice: &dyn SpeechSynth,
     turns: &[Turn],

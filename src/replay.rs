@@ -3,24 +3,19 @@
 //!
 //! The recording is fed in 20 ms pieces as a provider would stream it; call time comes from the audio, so
 //! a replay is deterministic in everything but `wall_ms`, which measures our own processing.
+//!
+//! This module owns the replay loop only; the engines it borrows are [`crate::engines::Engines`], the
+//! topics a call listens for are chosen in [`crate::topics::selection`].
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
-use crate::asr::whisper::WhisperModel;
-use crate::audio::vad::SileroVad;
 use crate::audio::wav::{read_wav, ChannelChoice, WavError};
 use crate::call::{Action, Call, CallError, CallSetup, Event, Hearing};
-use crate::config::{AgentConfig, SupportMode};
+use crate::engines::{Engines, EnginesError};
 use crate::events::{CallEvent, Decision, EventLine};
 use crate::listen::{ListenError, Listener};
-use crate::models::{ModelDir, SILERO_VAD};
-use crate::onnx::OnnxError;
-use crate::prompts::{Language, PromptError};
 use crate::tickets::store::{StoreError, TicketStore};
-use crate::topics::embedder::{EmbedError, SentenceEmbedder};
-use crate::topics::semantic::{SemanticMatcher, SharedEmbedder, TopicIndex};
-use crate::topics::{MandatoryTopic, TopicError, TopicKind, TopicMatcher};
+use crate::topics::MandatoryTopic;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -33,15 +28,7 @@ pub enum ReplayError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Prompts(#[from] PromptError),
-    #[error(transparent)]
-    Asr(#[from] crate::asr::AsrError),
-    #[error(transparent)]
-    Onnx(#[from] OnnxError),
-    #[error("sentence embedder: {0}")]
-    Embed(#[from] EmbedError),
-    #[error(transparent)]
-    Topics(#[from] TopicError),
+    Engines(#[from] EnginesError),
 }
 
 /// Per-replay choices.
@@ -82,194 +69,70 @@ impl ReplayOutcome {
     }
 }
 
-/// The topics a call listens for under `config`: both lists, plus the built-in "asks for a person" topic
-/// in decide mode (unless the business defined a topic with that id itself).
-pub fn call_topics(config: &AgentConfig, language: &Language) -> Vec<MandatoryTopic> {
-    let mut topics: Vec<MandatoryTopic> = config.topics().cloned().collect();
-    if config.agent.support == SupportMode::Decide
-        && !topics.iter().any(|t| t.id == language.person_request.id)
-    {
-        topics.push(language.person_request.clone());
+/// Replays one recording with `engines`; every log line is also handed to `sink` as it happens.
+pub async fn replay(
+    engines: &Engines,
+    wav: &Path,
+    options: &ReplayOptions,
+    store: &TicketStore,
+    sink: &mut dyn FnMut(&EventLine),
+) -> Result<ReplayOutcome, ReplayError> {
+    let recording = read_wav(wav).map_err(|source| ReplayError::Recording {
+        path: wav.display().to_string(),
+        source,
+    })?;
+    let audio =
+        recording
+            .caller_audio(options.channel)
+            .map_err(|source| ReplayError::Recording {
+                path: wav.display().to_string(),
+                source,
+            })?;
+    let call_id = options.call_id.clone().unwrap_or_else(|| {
+        format!(
+            "replay-{}",
+            wav.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )
+    });
+    let topics: Vec<MandatoryTopic> = engines.index().topics().cloned().collect();
+    let mut listener = engines.listener(recording.sample_rate, Box::new(engines.matcher()))?;
+    let mut call = Call::new(CallSetup::for_agent(
+        call_id,
+        options.caller.clone(),
+        engines.config(),
+        engines.language(),
+        topics,
+        Hearing::Recording,
+        options.at.unwrap_or_else(chrono::Utc::now),
+    ));
+
+    let mut outcome = ReplayOutcome {
+        duration_ms: recording.duration_ms(),
+        ..Default::default()
+    };
+    let piece = (recording.sample_rate as usize / 50).max(1);
+    let mut events = Vec::new();
+    for chunk in audio.chunks(piece) {
+        listener.push(chunk, &mut events)?;
+        drive(&mut call, &listener, &mut events, store, &mut outcome, sink).await?;
+        if call.is_finished() {
+            break;
+        }
     }
-    topics
-}
-
-/// The index of the topics a call listens for. The built-in "asks for a person" topic of decide mode is
-/// left out when the business's own escalation topics already recognise most of its examples: two topics
-/// for one request would only compete with each other.
-pub fn topic_index(
-    config: &AgentConfig,
-    language: &Language,
-    embedder: &SharedEmbedder,
-) -> Result<TopicIndex, TopicError> {
-    let topics = call_topics(config, language);
-    let own: Vec<MandatoryTopic> = config.topics().cloned().collect();
-    if topics.len() == own.len() {
-        return TopicIndex::build(&topics, language, &config.matching, embedder);
+    if !call.is_finished() {
+        listener.finish(&mut events)?;
+        drive(&mut call, &listener, &mut events, store, &mut outcome, sink).await?;
     }
-    let index = TopicIndex::build(&own, language, &config.matching, embedder)?;
-    let examples = &language.person_request.examples;
-    let covered = index
-        .score_texts(embedder, examples)?
-        .into_iter()
-        .filter(|scores| {
-            scores
-                .iter()
-                .any(|s| s.kind == TopicKind::Escalation && s.score >= s.threshold)
-        })
-        .count();
-    if covered * 2 >= examples.len() {
-        Ok(index)
-    } else {
-        TopicIndex::build(&topics, language, &config.matching, embedder)
-    }
-}
-
-/// Threads of the shared sentence embedder.
-const EMBEDDER_THREADS: usize = 2;
-
-/// Loads the engines once and replays any number of recordings against one config.
-pub struct Replayer {
-    config: AgentConfig,
-    language: Language,
-    models: ModelDir,
-    whisper: WhisperModel,
-    embedder: SharedEmbedder,
-    index: Arc<TopicIndex>,
-}
-
-impl Replayer {
-    pub fn new(config: AgentConfig, models: ModelDir) -> Result<Self, ReplayError> {
-        let language = Language::for_agent(&config.agent)?;
-        let whisper = WhisperModel::load(&models, config.asr)?;
-        // Fail on a missing VAD model or ONNX Runtime before any audio is read (sessions are per call).
-        models.file(SILERO_VAD).map_err(OnnxError::from)?;
-        crate::onnx::environment(&models)?;
-        let embedder = Arc::new(Mutex::new(SentenceEmbedder::load(
-            &models,
-            EMBEDDER_THREADS,
-        )?));
-        let index = Arc::new(topic_index(&config, &language, &embedder)?);
-        Ok(Self {
-            config,
-            language,
-            models,
-            whisper,
-            embedder,
-            index,
-        })
-    }
-
-    pub fn config(&self) -> &AgentConfig {
-        &self.config
-    }
-
-    /// The topics of this config, embedded.
-    pub fn index(&self) -> &Arc<TopicIndex> {
-        &self.index
-    }
-
-    pub fn models(&self) -> &ModelDir {
-        &self.models
-    }
-
-    pub fn whisper(&self) -> &WhisperModel {
-        &self.whisper
-    }
-
-    pub fn language(&self) -> &Language {
-        &self.language
-    }
-
-    pub fn embedder(&self) -> &SharedEmbedder {
-        &self.embedder
-    }
-
-    /// A fresh per-call topic matcher.
-    pub fn matcher(&self) -> SemanticMatcher {
-        SemanticMatcher::new(self.index.clone(), self.embedder.clone())
-    }
-
-    /// A per-call listening pipeline for audio at `sample_rate` that scores with `matcher`.
-    pub fn listener(
-        &self,
-        sample_rate: u32,
-        matcher: Box<dyn TopicMatcher>,
-    ) -> Result<Listener, ReplayError> {
-        Ok(Listener::new(
-            sample_rate,
-            SileroVad::load(&self.models)?,
-            self.config.vad,
-            Box::new(self.whisper.transcriber()?),
-            matcher,
-        )?)
-    }
-
-    /// Replays one recording; every log line is also handed to `sink` as it happens.
-    pub async fn replay(
-        &self,
-        wav: &Path,
-        options: &ReplayOptions,
-        store: &TicketStore,
-        sink: &mut dyn FnMut(&EventLine),
-    ) -> Result<ReplayOutcome, ReplayError> {
-        let recording = read_wav(wav).map_err(|source| ReplayError::Recording {
-            path: wav.display().to_string(),
-            source,
-        })?;
-        let audio =
-            recording
-                .caller_audio(options.channel)
-                .map_err(|source| ReplayError::Recording {
-                    path: wav.display().to_string(),
-                    source,
-                })?;
-        let call_id = options.call_id.clone().unwrap_or_else(|| {
-            format!(
-                "replay-{}",
-                wav.file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            )
+    outcome.heard_ms = listener.heard_ms().min(outcome.duration_ms);
+    if !call.is_finished() {
+        events.push(Event::HungUp {
+            t_ms: outcome.duration_ms.max(listener.heard_ms()),
         });
-        let topics: Vec<MandatoryTopic> = self.index.topics().cloned().collect();
-        let mut listener = self.listener(recording.sample_rate, Box::new(self.matcher()))?;
-        let mut call = Call::new(CallSetup::for_agent(
-            call_id,
-            options.caller.clone(),
-            &self.config,
-            &self.language,
-            topics,
-            Hearing::Recording,
-            options.at.unwrap_or_else(chrono::Utc::now),
-        ));
-
-        let mut outcome = ReplayOutcome {
-            duration_ms: recording.duration_ms(),
-            ..Default::default()
-        };
-        let piece = (recording.sample_rate as usize / 50).max(1);
-        let mut events = Vec::new();
-        for chunk in audio.chunks(piece) {
-            listener.push(chunk, &mut events)?;
-            drive(&mut call, &listener, &mut events, store, &mut outcome, sink).await?;
-            if call.is_finished() {
-                break;
-            }
-        }
-        if !call.is_finished() {
-            listener.finish(&mut events)?;
-            drive(&mut call, &listener, &mut events, store, &mut outcome, sink).await?;
-        }
-        outcome.heard_ms = listener.heard_ms().min(outcome.duration_ms);
-        if !call.is_finished() {
-            events.push(Event::HungUp {
-                t_ms: outcome.duration_ms.max(listener.heard_ms()),
-            });
-            drive(&mut call, &listener, &mut events, store, &mut outcome, sink).await?;
-        }
-        Ok(outcome)
+        drive(&mut call, &listener, &mut events, store, &mut outcome, sink).await?;
     }
+    Ok(outcome)
 }
 
 /// Feeds events to the call and carries out its actions until both run dry.

@@ -7,9 +7,8 @@ use switchboard::call::{Action, Call, CallSetup, Event, Hearing, Transcript};
 use switchboard::config::{self, SupportMode};
 use switchboard::events::{CallEvent, Decision};
 use switchboard::prompts::Language;
-use switchboard::replay::call_topics;
 use switchboard::tickets::TicketKind;
-use switchboard::topics::{TopicHit, TopicKind};
+use switchboard::topics::{call_topics, TopicHit, TopicKind};
 
 fn call(support: &str, hearing: Hearing) -> Call {
     call_with(&common::agent_toml(support), hearing, chrono::Utc::now())

@@ -8,9 +8,8 @@ use chrono::TimeZone;
 use switchboard::call::{Action, Call, CallSetup, Event, Hearing, Transcript};
 use switchboard::config;
 use switchboard::prompts::{Language, Phrasebook};
-use switchboard::replay::call_topics;
 use switchboard::tickets::{FieldStatus, TicketDraft};
-use switchboard::topics::{TopicHit, TopicKind};
+use switchboard::topics::{call_topics, TopicHit, TopicKind};
 
 const FIELDS: &str = r#"
   { name = "reason", ask = "What is the reason for your call?", type = "text" },

@@ -10,8 +10,8 @@ mod common;
 
 use chrono::TimeZone;
 use switchboard::config;
+use switchboard::engines::Engines;
 use switchboard::rehearsal::{caller_voice, rehearse, Rehearsal, Turn};
-use switchboard::replay::Replayer;
 use switchboard::speech::{espeak::Espeak, PromptCache};
 use switchboard::tickets::store::TicketStore;
 use switchboard::tickets::{FieldStatus, Ticket};
@@ -23,7 +23,7 @@ async fn run(turns: &[Turn]) -> (Rehearsal, Option<Ticket>) {
     let cfg = config::parse(&common::agent_toml("flag"), "agent.toml")
         .unwrap()
         .config;
-    let engines = Replayer::new(cfg, common::models()).expect("engines load");
+    let engines = Engines::new(cfg, common::models()).expect("engines load");
     let dir = tempfile::tempdir().unwrap();
     let store = TicketStore::open(&switchboard::tickets::database::Database::Sqlite(
         dir.path().join("tickets.db"),

@@ -9,8 +9,9 @@ mod common;
 use std::path::Path;
 
 use switchboard::config;
+use switchboard::engines::Engines;
 use switchboard::events::{CallEvent, Decision, EventLine};
-use switchboard::replay::{ReplayOptions, ReplayOutcome, Replayer};
+use switchboard::replay::{ReplayOptions, ReplayOutcome};
 use switchboard::tickets::store::TicketStore;
 use switchboard::tickets::TicketKind;
 
@@ -19,17 +20,22 @@ async fn replay(support: &str, utterances: &[&str], dir: &Path) -> (ReplayOutcom
     let cfg = config::parse(&common::agent_toml(support), "agent.toml")
         .unwrap()
         .config;
-    let replayer = Replayer::new(cfg, common::models()).expect("engines load");
+    let engines = Engines::new(cfg, common::models()).expect("engines load");
     let wav = common::write_call(dir, "call", utterances);
     let store = TicketStore::open(&switchboard::tickets::database::Database::Sqlite(
         dir.join("tickets.db"),
     ))
     .await
     .unwrap();
-    let outcome = replayer
-        .replay(&wav, &ReplayOptions::default(), &store, &mut |_| {})
-        .await
-        .expect("replay");
+    let outcome = switchboard::replay::replay(
+        &engines,
+        &wav,
+        &ReplayOptions::default(),
+        &store,
+        &mut |_| {},
+    )
+    .await
+    .expect("replay");
     (outcome, store)
 }
 

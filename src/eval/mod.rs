@@ -20,7 +20,7 @@ use metrics::{Cost, LineOutcome, TopicOutcome};
 
 use crate::audio::wav::{read_wav, ChannelChoice, WavError};
 use crate::call::Event;
-use crate::replay::{ReplayError, Replayer};
+use crate::engines::{Engines, EnginesError};
 use crate::topics::calibration::{Calibration, Features};
 use crate::topics::semantic::TopicIndex;
 use crate::topics::{MandatoryTopic, TopicError, TopicMatcher, TopicScore};
@@ -33,7 +33,7 @@ pub enum EvalError {
     #[error(transparent)]
     Topics(#[from] TopicError),
     #[error(transparent)]
-    Replay(#[from] ReplayError),
+    Engines(#[from] EnginesError),
     #[error("line {line} ({id}): {source}")]
     Audio {
         line: usize,
@@ -44,21 +44,21 @@ pub enum EvalError {
     Listen {
         line: usize,
         id: String,
-        source: ReplayError,
+        source: EnginesError,
     },
     #[error("fitting needs text lines; line {0} is audio")]
     FitNeedsText(usize),
 }
 
 /// The topic ids an evaluation scores, in the index's order.
-pub fn topic_ids(replayer: &Replayer) -> Vec<String> {
-    replayer.index().topics().map(|t| t.id.clone()).collect()
+pub fn topic_ids(engines: &Engines) -> Vec<String> {
+    engines.index().topics().map(|t| t.id.clone()).collect()
 }
 
 /// Each topic's threshold under the config.
-pub fn thresholds(replayer: &Replayer) -> Vec<f32> {
-    let default = replayer.index().calibration().threshold;
-    replayer
+pub fn thresholds(engines: &Engines) -> Vec<f32> {
+    let default = engines.index().calibration().threshold;
+    engines
         .index()
         .topics()
         .map(|t| t.threshold.unwrap_or(default))
@@ -67,12 +67,12 @@ pub fn thresholds(replayer: &Replayer) -> Vec<f32> {
 
 /// Scores `samples` in order until done or `stop` is set; `progress` hears how many lines are done.
 pub fn run(
-    replayer: &Replayer,
+    engines: &Engines,
     samples: &[Sample],
     stop: &AtomicBool,
     progress: &mut dyn FnMut(usize),
 ) -> Result<(Vec<LineOutcome>, Cost), EvalError> {
-    let thresholds = thresholds(replayer);
+    let thresholds = thresholds(engines);
     let mut outcomes = Vec::with_capacity(samples.len());
     let mut scoring = Duration::ZERO;
     let mut utterances = 0;
@@ -89,7 +89,7 @@ pub fn run(
                     })
                     .collect();
                 let started = Instant::now();
-                let scored = replayer.index().score_texts(replayer.embedder(), &batch)?;
+                let scored = engines.index().score_texts(engines.embedder(), &batch)?;
                 scoring += started.elapsed();
                 utterances += batch.len();
                 for (i, scores) in scored.into_iter().enumerate() {
@@ -103,7 +103,7 @@ pub fn run(
             }
             SampleInput::Audio(path) => {
                 let sample = &samples[at];
-                let (outcome, spent) = score_audio(replayer, sample, at, path, &thresholds)?;
+                let (outcome, spent) = score_audio(engines, sample, at, path, &thresholds)?;
                 scoring += spent;
                 utterances += outcome.utterances;
                 outcomes.push(outcome);
@@ -159,7 +159,7 @@ impl TopicMatcher for Recorded {
 /// Runs a recording through the listening pipeline; each topic keeps its best score over the utterances
 /// and, for the first utterance that reached the threshold, the delay from its end to the decision.
 fn score_audio(
-    replayer: &Replayer,
+    engines: &Engines,
     sample: &Sample,
     index: usize,
     path: &std::path::Path,
@@ -170,7 +170,7 @@ fn score_audio(
         id: sample.id.clone(),
         source,
     };
-    let listen_error = |source: ReplayError| EvalError::Listen {
+    let listen_error = |source: EnginesError| EvalError::Listen {
         line: sample.line,
         id: sample.id.clone(),
         source,
@@ -181,10 +181,10 @@ fn score_audio(
         .map_err(audio_error)?;
     let log = Arc::new(Mutex::new((Vec::new(), Duration::ZERO)));
     let matcher = Recorded {
-        inner: Box::new(replayer.matcher()),
+        inner: Box::new(engines.matcher()),
         log: log.clone(),
     };
-    let mut listener = replayer
+    let mut listener = engines
         .listener(recording.sample_rate, Box::new(matcher))
         .map_err(listen_error)?;
     let mut topics: Vec<TopicOutcome> = thresholds
@@ -256,7 +256,7 @@ fn score_audio(
 /// configured and once with their examples removed, so the fitted default also works for topics given
 /// as text only.
 pub fn fit(
-    replayer: &Replayer,
+    engines: &Engines,
     samples: &[Sample],
     stop: &AtomicBool,
     progress: &mut dyn FnMut(usize),
@@ -268,7 +268,7 @@ pub fn fit(
             SampleInput::Audio(_) => Err(EvalError::FitNeedsText(s.line)),
         })
         .collect::<Result<_, _>>()?;
-    let topics: Vec<MandatoryTopic> = replayer.index().topics().cloned().collect();
+    let topics: Vec<MandatoryTopic> = engines.index().topics().cloned().collect();
     let bare: Vec<MandatoryTopic> = topics
         .iter()
         .map(|t| MandatoryTopic {
@@ -278,19 +278,19 @@ pub fn fit(
         .collect();
     let text_only = TopicIndex::build(
         &bare,
-        replayer.language(),
-        &replayer.config().matching,
-        replayer.embedder(),
+        engines.language(),
+        &engines.config().matching,
+        engines.embedder(),
     )?;
     let mut rows = Vec::new();
     let mut topic_of = Vec::new();
     let mut done = 0;
-    for index in [replayer.index().as_ref(), &text_only] {
+    for index in [engines.index().as_ref(), &text_only] {
         for (chunk_at, chunk) in texts.chunks(TEXT_BATCH).enumerate() {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            let scored = index.score_texts(replayer.embedder(), chunk)?;
+            let scored = index.score_texts(engines.embedder(), chunk)?;
             for (i, scores) in scored.into_iter().enumerate() {
                 let sample = &samples[chunk_at * TEXT_BATCH + i];
                 for (k, s) in scores.into_iter().enumerate() {

@@ -10,6 +10,7 @@
 pub mod calllog;
 mod handover;
 pub mod metrics;
+pub mod node;
 mod session;
 pub mod stream;
 pub mod telnyx;
@@ -32,8 +33,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
 use crate::audio::vad::VadSessions;
+use crate::engines::Engines;
 use crate::recognition::RecognitionPool;
-use crate::replay::Replayer;
 use crate::speech::PromptCache;
 use crate::telephony::PROVIDERS;
 use crate::tickets::store::TicketStore;
@@ -148,7 +149,7 @@ impl Drop for CallGuard {
 
 /// Everything the routes share.
 pub struct Shared {
-    pub engines: Replayer,
+    pub engines: Engines,
     /// VAD sessions shared by every call (each call keeps its own VAD state).
     pub vad: Arc<VadSessions>,
     pub pool: RecognitionPool,
@@ -170,7 +171,7 @@ impl Shared {
     /// Assembles the server around loaded engines. Renders every fixed prompt once, so a missing speech
     /// engine fails here and not in the middle of a call.
     pub fn new(
-        engines: Replayer,
+        engines: Engines,
         pool: RecognitionPool,
         speech: PromptCache,
         store: TicketStore,

@@ -7,12 +7,15 @@ pub mod calibration;
 pub mod embedder;
 pub mod lexical;
 pub mod phrasing;
+pub mod selection;
 pub mod semantic;
 pub mod text;
 
 use serde::{Deserialize, Serialize};
 
 use calibration::Features;
+
+pub use selection::{call_topics, topic_index};
 
 /// Which list a topic came from: it decides what a hit does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
