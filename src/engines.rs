@@ -12,6 +12,7 @@ use crate::asr::whisper::WhisperModel;
 use crate::asr::AsrError;
 use crate::audio::vad::SileroVad;
 use crate::config::AgentConfig;
+use crate::listen::{Ears, InlineRecogniser};
 use crate::listen::{ListenError, Listener};
 use crate::models::{ModelDir, SILERO_VAD};
 use crate::onnx::OnnxError;
@@ -103,6 +104,25 @@ impl Engines {
     }
 
     /// A per-call listening pipeline for audio at `sample_rate` that scores with `matcher`.
+    /// A call's ears for audio at `sample_rate` (its own VAD state).
+    pub fn ears(&self, sample_rate: u32) -> Result<Ears, EnginesError> {
+        Ok(Ears::new(
+            sample_rate,
+            SileroVad::load(&self.models)?,
+            self.config.vad,
+        )?)
+    }
+
+    /// A recogniser that answers a call's jobs inline (replay, rehearsal), scoring with this config's
+    /// topics.
+    pub fn inline_recogniser(&self) -> Result<InlineRecogniser, EnginesError> {
+        Ok(InlineRecogniser::new(
+            Box::new(self.whisper.transcriber()?),
+            Box::new(self.matcher()),
+            self.config.matching.partial_confidence,
+        ))
+    }
+
     pub fn listener(
         &self,
         sample_rate: u32,

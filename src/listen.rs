@@ -260,3 +260,66 @@ impl Listener {
         Ok(())
     }
 }
+
+/// Recognises a live call's jobs inline, on the calling thread (replay and rehearsal; the live server uses
+/// its pool). Partials hear the last [`PARTIAL_WINDOW_MS`](crate::call::live::listening::PARTIAL_WINDOW_MS)
+/// of the open utterance and count only topics at `confidence`, as on the pool.
+pub struct InlineRecogniser {
+    asr: Box<dyn Transcriber>,
+    matcher: Box<dyn TopicMatcher>,
+    confidence: f32,
+}
+
+impl InlineRecogniser {
+    pub fn new(asr: Box<dyn Transcriber>, matcher: Box<dyn TopicMatcher>, confidence: f32) -> Self {
+        Self {
+            asr,
+            matcher,
+            confidence,
+        }
+    }
+
+    /// Runs `job` (a partial takes its audio from `ears`); returns the text and hits, and how long it took.
+    pub fn recognise(
+        &mut self,
+        job: &crate::call::live::Recognise,
+        ears: &Ears,
+    ) -> (Result<(String, Vec<crate::topics::TopicHit>), ListenError>, std::time::Duration) {
+        use crate::call::live::listening::PARTIAL_WINDOW_MS;
+        use crate::call::live::Recognise;
+        let started = Instant::now();
+        let result = match job {
+            Recognise::Final { audio, .. } => self.transcribe(audio, None),
+            Recognise::Partial { start_ms, .. } => match ears.open_utterance() {
+                Some((start, audio)) if start == *start_ms => {
+                    let window = (PARTIAL_WINDOW_MS * SAMPLES_PER_MS) as usize;
+                    let from = audio.len().saturating_sub(window);
+                    let audio = audio[from..].to_vec();
+                    self.transcribe(&audio, Some(self.confidence))
+                }
+                // The utterance ended meanwhile: its final speaks for it.
+                _ => Ok((String::new(), Vec::new())),
+            },
+        };
+        (result, started.elapsed())
+    }
+
+    fn transcribe(
+        &mut self,
+        audio: &[f32],
+        partial: Option<f32>,
+    ) -> Result<(String, Vec<crate::topics::TopicHit>), ListenError> {
+        if audio.is_empty() {
+            return Ok((String::new(), Vec::new()));
+        }
+        let text = self.asr.transcribe(audio)?;
+        if text.is_empty() {
+            return Ok((text, Vec::new()));
+        }
+        let hits = match partial {
+            None => self.matcher.hits(&text)?,
+            Some(confidence) => self.matcher.partial_hits(&text, confidence)?,
+        };
+        Ok((text, hits))
+    }
+}
