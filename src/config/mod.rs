@@ -20,6 +20,7 @@ pub use support::{Role, SupportToken};
 
 use crate::asr::AsrSettings;
 use crate::audio::segmenter::VadSettings;
+use crate::providers::Provider;
 use crate::tickets::database::Database;
 use crate::tickets::{Category, Priority, Triage};
 use crate::topics::{MandatoryTopic, TopicKind};
@@ -267,8 +268,11 @@ pub struct AgentConfig {
 
 impl AgentConfig {
     /// The settings of `provider` (empty when the config has none).
-    pub fn provider(&self, provider: &str) -> ProviderSettings {
-        self.providers.get(provider).cloned().unwrap_or_default()
+    pub fn provider(&self, provider: Provider) -> ProviderSettings {
+        self.providers
+            .get(provider.as_str())
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -324,7 +328,7 @@ impl Default for ServerSettings {
 
 impl ServerSettings {
     /// The WebSocket URL of a provider's stream route (`wss://host/twilio/stream`).
-    pub fn stream_url(&self, provider: &str) -> Option<String> {
+    pub fn stream_url(&self, provider: Provider) -> Option<String> {
         let base = self.public_url.as_deref()?;
         let ws = match base.split_once("://") {
             Some(("https", rest)) => format!("wss://{rest}"),
@@ -875,23 +879,21 @@ fn provider_settings(
     };
     let span = raw.span();
     for (name, p) in raw.into_inner() {
-        if !crate::telephony::PROVIDERS.contains(&name.as_str()) {
+        let Ok(provider) = name.parse::<Provider>() else {
             f.error(
                 &format!("providers.{name}"),
                 span.clone(),
-                format!(
-                    "unknown provider; known: {}",
-                    crate::telephony::PROVIDERS.join(", ")
-                ),
+                format!("unknown provider; known: {}", Provider::names()),
             );
             continue;
-        }
+        };
         let auth_token = secret(f, &format!("providers.{name}.auth_token"), p.auth_token);
         let stream_token = secret(f, &format!("providers.{name}.stream_token"), p.stream_token);
         let sid_span = p.account_sid.as_ref().map(|s| s.span());
         let account_sid = secret(f, &format!("providers.{name}.account_sid"), p.account_sid);
         if let (Some(sid), Some(span)) = (&account_sid, sid_span) {
-            if name == "twilio" && !crate::dialing::twilio::is_sid(sid, "AC") {
+            if provider == Provider::Twilio && !crate::providers::twilio::control::is_sid(sid, "AC")
+            {
                 f.error(
                     "providers.twilio.account_sid",
                     span,
