@@ -16,11 +16,11 @@ use std::time::Duration;
 use criterion::Criterion;
 use switchboard::call::summary::{contextual_summary, Brief};
 use switchboard::config::LlmSummary;
-use switchboard::dialing::summary::LlmSummarizer;
-use switchboard::dialing::twilio::{CallUpdate, TwilioCalls};
-use switchboard::dialing::Patience;
 use switchboard::loadtest::{anchor_call, percentile, Target};
 use switchboard::prompts::Language;
+use switchboard::providers::twilio::control::{CallUpdate, TwilioCalls};
+use switchboard::providers::Patience;
+use switchboard::summary_llm::LlmSummarizer;
 
 #[path = "../tests/common/sample.rs"]
 mod sample;
@@ -78,7 +78,7 @@ fn summaries(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         r#"{"sid":"CAfedcba9876543210fedcba9876543210","status":"in-progress"}"#,
     ));
     let calls = TwilioCalls::new(&url, ACCOUNT, "token", Patience::default()).unwrap();
-    let dial = CallUpdate::Twiml(switchboard::telephony::twiml::dial_with_outcome(
+    let dial = CallUpdate::Twiml(switchboard::providers::twilio::twiml::dial_with_outcome(
         "+15550100001",
         Some("https://agent.example.com/twilio/whisper/CA1"),
         "https://agent.example.com/twilio/dial-result/CA1",

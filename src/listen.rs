@@ -284,7 +284,10 @@ impl InlineRecogniser {
         &mut self,
         job: &crate::call::live::Recognise,
         ears: &Ears,
-    ) -> (Result<(String, Vec<crate::topics::TopicHit>), ListenError>, std::time::Duration) {
+    ) -> (
+        Result<(String, Vec<crate::topics::TopicHit>), ListenError>,
+        std::time::Duration,
+    ) {
         use crate::call::live::listening::PARTIAL_WINDOW_MS;
         use crate::call::live::Recognise;
         let started = Instant::now();

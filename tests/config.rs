@@ -4,6 +4,7 @@
 mod common;
 
 use switchboard::config::{self, ConfigError, SupportMode};
+use switchboard::providers::Provider;
 
 fn issues(text: &str) -> Vec<config::ConfigIssue> {
     match config::parse(text, "agent.toml") {
@@ -282,7 +283,7 @@ fn the_server_section_builds_stream_urls_and_rejects_what_providers_could_not_re
     );
     let server = config::parse(&ok, "agent.toml").unwrap().config.server;
     assert_eq!(
-        server.stream_url("twilio").as_deref(),
+        server.stream_url(Provider::Twilio).as_deref(),
         Some("wss://agent.example.com/twilio/stream")
     );
     assert_eq!(server.listen.to_string(), "127.0.0.1:9090");
@@ -291,7 +292,7 @@ fn the_server_section_builds_stream_urls_and_rejects_what_providers_could_not_re
 
     // Without the section: defaults, and no URL to hand out.
     let plain = config::parse(&base(), "agent.toml").unwrap().config.server;
-    assert_eq!(plain.stream_url("twilio"), None);
+    assert_eq!(plain.stream_url(Provider::Twilio), None);
     assert_eq!(plain.listen.port(), 8080);
 
     let bad = format!(
@@ -322,11 +323,14 @@ fn live_settings_and_provider_secrets_are_validated() {
     );
     let c = config::parse(&good, "agent.toml").unwrap().config;
     assert_eq!(c.server.drain_seconds, 5);
-    let twilio = c.provider("twilio");
+    let twilio = c.provider(Provider::Twilio);
     assert_eq!(twilio.auth_token.as_deref(), Some("abc"));
     assert_eq!(twilio.stream_token.as_deref(), Some("s3cret"));
-    assert_eq!(c.provider("vonage").stream_token.as_deref(), Some("v"));
-    assert_eq!(c.provider("telnyx").stream_token, None);
+    assert_eq!(
+        c.provider(Provider::Vonage).stream_token.as_deref(),
+        Some("v")
+    );
+    assert_eq!(c.provider(Provider::Telnyx).stream_token, None);
     assert_eq!(c.vad.barge_in_ms, 64);
     assert!((c.matching.partial_confidence - 0.85).abs() < 1e-6);
 
@@ -501,7 +505,7 @@ fn provider_call_control_settings_are_validated() {
     let good = base()
         + "\n[providers.twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\napi_base = \"http://127.0.0.1:9000/\"\n";
     let c = config::parse(&good, "agent.toml").unwrap().config;
-    let t = c.provider("twilio");
+    let t = c.provider(Provider::Twilio);
     assert_eq!(
         t.account_sid.as_deref(),
         Some("AC0123456789abcdef0123456789abcdef")

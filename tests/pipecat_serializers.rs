@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 use serde_json::{json, Value};
-use switchboard::telephony::{for_provider, Frame, Inbound, MediaProtocol, Outbound};
+use switchboard::providers::Provider;
+use switchboard::telephony::{Frame, Inbound, MediaProtocol, Outbound};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -149,7 +150,7 @@ fn pipecat_and_switchboard_speak_the_same_protocols() {
     let mut input = serde_json::Map::new();
     let mut ours = Vec::new();
     for case in cases() {
-        let mut protocol = for_provider(case.provider).unwrap();
+        let mut protocol = case.provider.parse::<Provider>().unwrap().media();
         protocol
             .parse(&Frame::Text(case.start.into()))
             .unwrap_or_else(|e| panic!("{}: {e}", case.provider));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::fakes::{self, Answer};
 use common::sample::ticket;
 use switchboard::config::LlmSummary;
-use switchboard::dialing::summary::{LlmSummarizer, SummaryError};
+use switchboard::summary_llm::{LlmSummarizer, SummaryError};
 
 fn summarizer(url: &str, timeout_ms: u64) -> LlmSummarizer {
     LlmSummarizer::new(LlmSummary {

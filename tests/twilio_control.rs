@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use switchboard::dialing::twilio::{CallUpdate, TwilioCalls, API_BASE};
-use switchboard::dialing::{ControlError, Patience};
-use switchboard::telephony::twiml;
+use switchboard::providers::twilio::control::{CallUpdate, TwilioCalls, API_BASE};
+use switchboard::providers::twilio::twiml;
+use switchboard::providers::{ControlError, Patience, Provider};
 
 const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 const CALL: &str = "CAfedcba9876543210fedcba9876543210";
@@ -21,7 +21,7 @@ fn matches_pattern(value: &str, pattern: &str) -> bool {
     // The spec's SID patterns are `^XX[0-9a-fA-F]{32}$`.
     let prefix = &pattern[1..3];
     assert!(pattern.ends_with("[0-9a-fA-F]{32}$"), "{pattern}");
-    switchboard::dialing::twilio::is_sid(value, prefix)
+    switchboard::providers::twilio::control::is_sid(value, prefix)
 }
 
 #[test]
@@ -91,11 +91,15 @@ fn update_call_requests_follow_twilios_openapi_description() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    for status in switchboard::dialing::twilio::DIAL_CALL_STATUSES {
+    for status in switchboard::providers::twilio::control::DIAL_CALL_STATUSES {
         assert!(call_statuses.contains(&status), "{status}");
     }
-    assert!(switchboard::dialing::twilio::dial_bridged("completed"));
-    assert!(!switchboard::dialing::twilio::dial_bridged("no-answer"));
+    assert!(switchboard::providers::twilio::control::dial_bridged(
+        "completed"
+    ));
+    assert!(!switchboard::providers::twilio::control::dial_bridged(
+        "no-answer"
+    ));
     // What the spec would refuse, we refuse before sending.
     assert!(matches!(
         calls.request("CA123", &CallUpdate::Complete),
@@ -186,7 +190,7 @@ async fn updates_are_retried_on_5xx_and_timeouts_but_not_on_refusals() {
     assert_eq!(
         err,
         ControlError::Refused {
-            provider: "twilio",
+            provider: Provider::Twilio,
             status: 404,
             code: Some(20404),
             message: "The requested resource was not found".into()

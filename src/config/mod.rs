@@ -82,8 +82,11 @@ pub struct AgentConfig {
 
 impl AgentConfig {
     /// The settings of `provider` (empty when the config has none).
-    pub fn provider(&self, provider: &str) -> ProviderSettings {
-        self.providers.get(provider).cloned().unwrap_or_default()
+    pub fn provider(&self, provider: crate::providers::Provider) -> ProviderSettings {
+        self.providers
+            .get(provider.as_str())
+            .cloned()
+            .unwrap_or_default()
     }
 }
 

@@ -1,6 +1,7 @@
 //! `[providers.<name>]`: the secrets and API settings of each telephony provider. Which providers exist
 //! and how their keys look is the telephony code's; this file checks a config against them.
 
+use crate::providers::Provider;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -60,23 +61,21 @@ pub(super) fn provider_settings(
     };
     let span = raw.span();
     for (name, p) in raw.into_inner() {
-        if !crate::telephony::PROVIDERS.contains(&name.as_str()) {
+        let Ok(provider) = name.parse::<Provider>() else {
             f.error(
                 &format!("providers.{name}"),
                 span.clone(),
-                format!(
-                    "unknown provider; known: {}",
-                    crate::telephony::PROVIDERS.join(", ")
-                ),
+                format!("unknown provider; known: {}", Provider::names()),
             );
             continue;
-        }
+        };
         let auth_token = secret(f, &format!("providers.{name}.auth_token"), p.auth_token);
         let stream_token = secret(f, &format!("providers.{name}.stream_token"), p.stream_token);
         let sid_span = p.account_sid.as_ref().map(|s| s.span());
         let account_sid = secret(f, &format!("providers.{name}.account_sid"), p.account_sid);
         if let (Some(sid), Some(span)) = (&account_sid, sid_span) {
-            if name == "twilio" && !crate::dialing::twilio::is_sid(sid, "AC") {
+            if provider == Provider::Twilio && !crate::providers::twilio::control::is_sid(sid, "AC")
+            {
                 f.error(
                     "providers.twilio.account_sid",
                     span,

@@ -38,7 +38,7 @@ impl Default for ServerSettings {
 
 impl ServerSettings {
     /// The WebSocket URL of a provider's stream route (`wss://host/twilio/stream`).
-    pub fn stream_url(&self, provider: &str) -> Option<String> {
+    pub fn stream_url(&self, provider: crate::providers::Provider) -> Option<String> {
         let base = self.public_url.as_deref()?;
         let ws = match base.split_once("://") {
             Some(("https", rest)) => format!("wss://{rest}"),

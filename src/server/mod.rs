@@ -1,6 +1,7 @@
 //! `switchboard serve`: the live server. Providers stream calls to `/<provider>/stream` over WebSocket; each
-//! stream runs the same sans-IO [`crate::call::Call`] as replay, fed by a [`stream`] session. Twilio's
-//! webhooks answer calls with TwiML ([`voice`]). Operators get `/healthz` and `/metrics`, staff the Support
+//! stream runs the same sans-IO [`crate::call::Call`] as replay, fed by a [`stream`] session. Each
+//! provider's webhooks (Twilio's TwiML answer, transfer outcomes, whispers) are its own, in
+//! [`crate::providers`], merged here. Operators get `/healthz` and `/metrics`, staff the Support
 //! section (`/support`, `/api/tickets`, see [`crate::support`]).
 //!
 //! Engines are loaded once: whisper on a bounded [`RecognitionPool`], the sentence embedder and topic index,
@@ -8,14 +9,12 @@
 //! `[server] drain_seconds`, the rest are ended (their tickets still written) before the process exits.
 
 pub mod calllog;
-mod handover;
+pub(crate) mod handover;
 pub mod metrics;
 pub mod node;
 mod session;
 pub mod stream;
-pub mod telnyx;
 pub mod transfer;
-pub mod voice;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,7 +25,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -34,9 +33,9 @@ use tokio::sync::{watch, Notify};
 
 use crate::audio::vad::VadSessions;
 use crate::engines::Engines;
+use crate::providers::Provider;
 use crate::recognition::RecognitionPool;
 use crate::speech::PromptCache;
-use crate::telephony::PROVIDERS;
 use crate::tickets::store::TicketStore;
 use metrics::Metrics;
 
@@ -228,27 +227,13 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
-        .route("/twilio/voice", post(voice::answer))
-        .route("/twilio/after-stream", post(voice::after_stream))
-        .route("/twilio/dial-result/{call}", post(voice::dial_result))
-        .route("/telnyx/whisper/{call}", get(telnyx::whisper))
-        .route("/telnyx/events", post(telnyx::events))
-        .route(
-            "/vonage/whisper/{call}",
-            get(handover::vonage_whisper).post(handover::vonage_whisper),
-        )
-        .route("/plivo/transfer/{call}", post(handover::plivo_transfer))
-        .route("/plivo/whisper/{call}", post(handover::plivo_whisper))
-        .route(
-            "/twilio/whisper/{call}",
-            get(voice::whisper).post(voice::whisper),
-        )
+        .merge(crate::providers::routes())
         .merge(crate::support::router(Arc::new(crate::support::Support {
             store: state.store.clone(),
             tokens: state.engines.config().support_tokens.clone(),
             config: Arc::new(state.engines.config().clone()),
         })));
-    for provider in PROVIDERS {
+    for &provider in Provider::ALL {
         router = router.route(
             &format!("/{provider}/stream"),
             get(move |ws, state, headers, query| async move {

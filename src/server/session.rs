@@ -23,6 +23,7 @@ use crate::audio::vad::SileroVad;
 use crate::call::{Action, Call, CallSetup, Event, Hearing, Transcript};
 use crate::events::{CallEvent, EventLine};
 use crate::listen::{Ears, Heard, ListenError};
+use crate::providers::Provider;
 use crate::recognition::{CallMatcher, Job, Pass, Recognised};
 use crate::telephony::playout::{Due, Playout};
 use crate::telephony::{AudioFormat, Outbound, ProtocolError, StreamStart};
@@ -182,7 +183,7 @@ impl Session {
         };
         let log = CallLog::open(&config.server.events_dir, &call_id);
         tracing::info!(
-            provider = self.provider,
+            provider = %self.provider,
             call_id,
             caller = %caller.as_deref().map(mask_number).unwrap_or_default(),
             rate = format.sample_rate(),
@@ -215,7 +216,7 @@ impl Session {
         match resume {
             Some((t_ms, outcome)) => {
                 tracing::info!(
-                    provider = self.provider,
+                    provider = %self.provider,
                     outcome,
                     "the caller is back: nobody took the transfer"
                 );
@@ -575,7 +576,7 @@ impl Session {
             } => {
                 tracing::info!(
                     call_id = live.call_id,
-                    provider,
+                    provider = %provider,
                     to = %mask_number(&to),
                     fallbacks = fallbacks.len(),
                     "transfer decided; dialed once the announcement has played"
@@ -610,7 +611,7 @@ impl Session {
             Action::HangUp => {
                 tracing::info!(
                     call_id = live.call_id,
-                    provider,
+                    provider = %provider,
                     "the agent is done; the stream closes once the goodbye has played"
                 );
                 live.hanging_up = true;
@@ -702,8 +703,8 @@ impl Session {
                 h.summary = Some(summary.clone());
             }
         }
-        let all_at_once =
-            state.dialers.ring == crate::config::RingOrder::AllAtOnce && provider == "twilio";
+        let all_at_once = state.dialers.ring == crate::config::RingOrder::AllAtOnce
+            && provider == Provider::Twilio;
         let group: Vec<String> = if all_at_once {
             pending.targets.drain(..).collect()
         } else {
@@ -749,7 +750,7 @@ impl Session {
                 Err(End::Transferred)
             }
             Err(e) => {
-                tracing::error!(call_id, provider, error = %e, "the transfer could not be dialed");
+                tracing::error!(call_id, provider = %provider, error = %e, "the transfer could not be dialed");
                 let outcome = format!("unavailable: {e}");
                 transfer::end_attempt(
                     &state,
@@ -826,7 +827,7 @@ impl Session {
         tokio::spawn(async move {
             let ms = agent.as_millis() as u64;
             if let Err(e) = store
-                .add_usage(&call_id, provider, ms, 0, outcome.as_deref())
+                .add_usage(&call_id, provider.as_str(), ms, 0, outcome.as_deref())
                 .await
             {
                 tracing::error!(call_id, error = %e, "cannot meter the call");
@@ -849,14 +850,14 @@ impl Session {
             .inc();
         if matches!(end, End::Transferred) && self.park() {
             tracing::info!(
-                provider = self.provider,
+                provider = %self.provider,
                 reason,
                 "the provider has the call; waiting for the transfer's outcome"
             );
             return;
         }
         let Some(live) = self.live.as_mut() else {
-            tracing::info!(provider = self.provider, reason, detail = %end.detail(), "stream ended before a call started");
+            tracing::info!(provider = %self.provider, reason, detail = %end.detail(), "stream ended before a call started");
             return;
         };
         let call_id = live.call_id.clone();
@@ -905,6 +906,6 @@ impl Session {
         ));
         let agent = live.started.elapsed();
         self.meter(&call_id, agent, Some(reason));
-        tracing::info!(provider = self.provider, call_id, reason, detail = %end.detail(), "call ended");
+        tracing::info!(provider = %self.provider, call_id, reason, detail = %end.detail(), "call ended");
     }
 }

@@ -22,7 +22,8 @@ use tokio::sync::mpsc;
 use super::metrics::ProtocolLabels;
 use super::session::{reply, Live, Reply};
 use super::{AppState, CallGuard};
-use crate::telephony::{for_provider, Frame, Inbound, MediaProtocol, ProtocolError};
+use crate::providers::Provider;
+use crate::telephony::{Frame, Inbound, MediaProtocol, ProtocolError};
 
 /// Frames waiting to be written to a peer; a peer that lets this fill up is not reading.
 const OUTBOUND_QUEUE: usize = 512;
@@ -97,7 +98,7 @@ impl End {
 
 /// `GET /<provider>/stream`: checks the stream token when one is configured, then upgrades.
 pub async fn upgrade(
-    provider: &'static str,
+    provider: Provider,
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -151,15 +152,13 @@ pub(super) fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-async fn run(socket: WebSocket, provider: &'static str, state: AppState, authenticated: bool) {
+async fn run(socket: WebSocket, provider: Provider, state: AppState, authenticated: bool) {
     let _guard = CallGuard::enter(&state);
     let (sink, mut incoming) = socket.split();
     let (out, queue) = mpsc::channel(OUTBOUND_QUEUE);
     let stalled = Arc::new(AtomicBool::new(false));
     let writer = tokio::spawn(write(sink, queue, stalled.clone()));
-    let Some(protocol) = for_provider(provider) else {
-        return;
-    };
+    let protocol = provider.media();
     let mut session = Session {
         provider,
         state: state.clone(),
@@ -220,7 +219,7 @@ async fn write(
 }
 
 pub(super) struct Session {
-    pub(super) provider: &'static str,
+    pub(super) provider: Provider,
     pub(super) state: AppState,
     pub(super) protocol: Box<dyn MediaProtocol>,
     pub(super) out: mpsc::Sender<Message>,

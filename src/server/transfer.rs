@@ -10,7 +10,7 @@
 //! A failed dial rings the next target, and after the last one the caller is reconnected to a new stream,
 //! where the same parked call goes on: the agent says so and runs the callback dialog.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,12 +18,11 @@ use super::calllog::CallLog;
 use super::{mask_number, AppState};
 use crate::call::{Action, Call, Event};
 use crate::config::{AgentConfig, SummarySettings};
-use crate::dialing::summary::LlmSummarizer;
-use crate::dialing::telnyx::TelnyxCalls;
-use crate::dialing::twilio::{CallUpdate, TwilioCalls};
-use crate::dialing::{ControlError, Patience};
 use crate::events::{CallEvent, EventLine};
-use crate::telephony::twiml;
+use crate::providers::{CallControl, ControlError, Dial, Patience, Provider};
+use crate::summary_llm::LlmSummarizer;
+
+pub use crate::providers::Dialed;
 
 /// How hard the provider is asked before the caller is told nobody can take the call: about 8 s at worst.
 const DIAL_PATIENCE: Patience = Patience {
@@ -36,12 +35,11 @@ const DIAL_PATIENCE: Patience = Patience {
 /// `no-report` (the ticket `failed`), so staff see it.
 pub const PARK_LIMIT: Duration = Duration::from_secs(4 * 3600);
 
-/// The call-control clients the config has credentials for, and how transfers are dialed.
+/// The call control the config sets up, per provider, and how transfers are dialed.
 pub struct Dialers {
-    pub twilio: Option<TwilioCalls>,
-    pub telnyx: Option<TelnyxCalls>,
-    pub vonage: Option<crate::dialing::vonage::VonageCalls>,
-    pub plivo: Option<crate::dialing::plivo::PlivoCalls>,
+    /// A provider missing here has no call control of ours: its transfers are handed over when the
+    /// stream closes.
+    pub controls: BTreeMap<Provider, Box<dyn CallControl>>,
     pub summarizer: Option<Arc<LlmSummarizer>>,
     /// The caller id the targets see: the agent's number.
     pub caller_id: String,
@@ -53,102 +51,40 @@ pub struct Dialers {
 pub enum DialerError {
     #[error("[providers.{provider}]: {source}")]
     Provider {
-        provider: &'static str,
+        provider: Provider,
         source: ControlError,
     },
     #[error("[summary]: {0}")]
-    Summary(#[from] crate::dialing::summary::SummaryError),
+    Summary(#[from] crate::summary_llm::SummaryError),
 }
 
 impl Dialers {
     pub fn from_config(config: &AgentConfig) -> Result<Self, DialerError> {
-        let twilio = config.provider("twilio");
-        let token = twilio
-            .auth_token
-            .clone()
-            .or_else(|| std::env::var("TWILIO_AUTH_TOKEN").ok());
-        let twilio = match (&twilio.account_sid, token) {
-            (Some(sid), Some(token)) => Some(
-                TwilioCalls::new(
-                    twilio
-                        .api_base
-                        .as_deref()
-                        .unwrap_or(crate::dialing::twilio::API_BASE),
-                    sid,
-                    &token,
-                    DIAL_PATIENCE,
-                )
-                .map_err(|source| DialerError::Provider {
-                    provider: "twilio",
-                    source,
-                })?,
-            ),
-            _ => None,
-        };
-        let telnyx = config.provider("telnyx");
-        let telnyx = match &telnyx.api_key {
-            Some(key) => Some(
-                TelnyxCalls::new(
-                    telnyx
-                        .api_base
-                        .as_deref()
-                        .unwrap_or(crate::dialing::telnyx::API_BASE),
-                    key,
-                    DIAL_PATIENCE,
-                )
-                .map_err(|source| DialerError::Provider {
-                    provider: "telnyx",
-                    source,
-                })?,
-            ),
-            None => None,
-        };
-        let provider_error = |provider| move |source| DialerError::Provider { provider, source };
-        let vonage = config.provider("vonage");
-        let vonage = match &vonage.api_key {
-            Some(jwt) => Some(
-                crate::dialing::vonage::VonageCalls::new(
-                    vonage
-                        .api_base
-                        .as_deref()
-                        .unwrap_or(crate::dialing::vonage::API_BASE),
-                    jwt,
-                    DIAL_PATIENCE,
-                )
-                .map_err(provider_error("vonage"))?,
-            ),
-            None => None,
-        };
-        let plivo = config.provider("plivo");
-        let plivo = match (&plivo.auth_id, &plivo.auth_token) {
-            (Some(id), Some(token)) => Some(
-                crate::dialing::plivo::PlivoCalls::new(
-                    plivo
-                        .api_base
-                        .as_deref()
-                        .unwrap_or(crate::dialing::plivo::API_BASE),
-                    id,
-                    token,
-                    DIAL_PATIENCE,
-                )
-                .map_err(provider_error("plivo"))?,
-            ),
-            _ => None,
-        };
+        let mut controls = BTreeMap::new();
+        for &provider in Provider::ALL {
+            let control = provider
+                .call_control(config, DIAL_PATIENCE)
+                .map_err(|source| DialerError::Provider { provider, source })?;
+            if let Some(control) = control {
+                controls.insert(provider, control);
+            }
+        }
         let summarizer = match &config.summary {
             SummarySettings::Template => None,
             SummarySettings::Llm(s) => Some(Arc::new(LlmSummarizer::new(s.clone())?)),
         };
         Ok(Self {
-            twilio,
-            telnyx,
-            vonage,
-            plivo,
+            controls,
             summarizer,
             caller_id: config.agent.phone_number.clone(),
             ring_seconds: config.escalation.ring_seconds,
             ring: config.escalation.ring,
         })
+    }
+
+    /// `provider`'s call control, when the config sets one up.
+    pub fn control(&self, provider: Provider) -> Option<&dyn CallControl> {
+        self.controls.get(&provider).map(|c| c.as_ref())
     }
 }
 
@@ -171,7 +107,7 @@ pub struct PendingTransfer {
 /// A call handed to the provider, waiting for the outcome of its transfer.
 pub struct Parked {
     pub call: Call,
-    pub provider: &'static str,
+    pub provider: Provider,
     pub ticket: Option<i64>,
     /// The targets being rung (more than one when they ring all at once).
     pub current: Vec<String>,
@@ -198,32 +134,6 @@ impl Parked {
     }
 }
 
-/// The URL Twilio reports a `<Dial>`'s outcome to, for `call`'s attempt `attempt`: a report repeated by
-/// Twilio names the attempt it is about, so it is answered again rather than taken for the next one's.
-pub fn dial_result_url(base: &str, call: &str, attempt: u32) -> String {
-    format!("{base}/twilio/dial-result/{call}?attempt={attempt}")
-}
-
-/// The `<Dial>` TwiML ringing `to` (all at once) for `call`, reporting to our dial-result route.
-pub fn twilio_dial(
-    state: &AppState,
-    call: &str,
-    to: &[String],
-    whisper: bool,
-    attempt: u32,
-) -> Option<String> {
-    let base = state.engines.config().server.public_url.as_deref()?;
-    let whisper = whisper.then(|| format!("{base}/twilio/whisper/{call}"));
-    let numbers: Vec<&str> = to.iter().map(String::as_str).collect();
-    Some(twiml::dial_all(
-        &numbers,
-        whisper.as_deref(),
-        &dial_result_url(base, call, attempt),
-        &state.dialers.caller_id,
-        state.dialers.ring_seconds,
-    ))
-}
-
 /// Writes one line to a call's event file (parked calls have no session to do it).
 pub fn log_line(state: &AppState, call_id: &str, line: &EventLine) {
     CallLog::open(&state.engines.config().server.events_dir, call_id).write(line);
@@ -232,7 +142,7 @@ pub fn log_line(state: &AppState, call_id: &str, line: &EventLine) {
 /// One target about to be rung.
 pub struct Ring<'a> {
     pub call_id: &'a str,
-    pub provider: &'a str,
+    pub provider: Provider,
     pub ticket: Option<i64>,
     /// Counts from 1 across the call's targets.
     pub attempt: u32,
@@ -258,7 +168,11 @@ pub async fn begin_attempt(state: &AppState, ring: Ring<'_>) -> Option<i64> {
         ready,
     } = ring;
     let id = match ticket {
-        Some(t) => match state.store.attempt_started(t, attempt, to, provider).await {
+        Some(t) => match state
+            .store
+            .attempt_started(t, attempt, to, provider.as_str())
+            .await
+        {
             Ok(id) => Some(id),
             Err(e) => {
                 tracing::error!(call_id, error = %e, "cannot record the transfer attempt");
@@ -284,7 +198,7 @@ pub async fn begin_attempt(state: &AppState, ring: Ring<'_>) -> Option<i64> {
             .observe(since.elapsed().as_secs_f64());
     }
     log_line(state, call_id, &line);
-    tracing::info!(call_id, provider, attempt, to = %mask_number(to), "dialing the transfer");
+    tracing::info!(call_id, provider = %provider, attempt, to = %mask_number(to), "dialing the transfer");
     id
 }
 
@@ -368,18 +282,6 @@ pub fn start_summary(
     }))
 }
 
-/// What became of a dial request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialed {
-    /// The provider took the call and will report the outcome (Twilio's `<Dial action>`, Telnyx's events).
-    Reported,
-    /// Twilio without API credentials: the `<Connect action>` TwiML dials once the stream closes, and its
-    /// `<Dial action>` reports.
-    AtStreamEnd,
-    /// The provider took the call (or takes it when the stream closes) and reports nothing back to us.
-    HandedOver,
-}
-
 /// A capability for the whisper URLs of providers that cannot sign their requests to us: unguessable, one
 /// per transfer.
 pub fn whisper_key() -> String {
@@ -407,73 +309,28 @@ pub fn handoff_key(state: &AppState, call: &str) -> Option<String> {
 /// Asks the provider to ring `to` for a call still on its stream.
 pub async fn dial_live(
     state: &AppState,
-    provider: &str,
+    provider: Provider,
     call_id: &str,
     group: &[String],
     whisper: bool,
     attempt: u32,
 ) -> Result<Dialed, ControlError> {
-    // Only Twilio rings several numbers at once; the others' transfer takes one.
-    let to = group.first().map(String::as_str).unwrap_or_default();
     let base = state.engines.config().server.public_url.clone();
     let key = handoff_key(state, call_id).unwrap_or_default();
-    let own = |path: &str| base.as_ref().map(|b| format!("{b}{path}"));
-    let needs_base = || ControlError::Invalid {
-        what: "server.public_url (the provider must reach our routes)",
-        value: String::new(),
+    let Some(control) = state.dialers.control(provider) else {
+        return Ok(Dialed::HandedOver);
     };
-    match provider {
-        "twilio" => {
-            let Some(calls) = &state.dialers.twilio else {
-                return Ok(Dialed::AtStreamEnd);
-            };
-            let twiml =
-                twilio_dial(state, call_id, group, whisper, attempt).ok_or_else(needs_base)?;
-            calls.update(call_id, &CallUpdate::Twiml(twiml)).await?;
-            Ok(Dialed::Reported)
-        }
-        "telnyx" => {
-            let Some(calls) = &state.dialers.telnyx else {
-                return Ok(Dialed::HandedOver);
-            };
-            let transfer = crate::dialing::telnyx::Transfer {
-                to: to.to_string(),
-                from: state.dialers.caller_id.clone(),
-                audio_url: own(&format!("/telnyx/whisper/{call_id}.wav?key={key}"))
-                    .filter(|_| whisper),
-                timeout_secs: state.dialers.ring_seconds,
-                client_state: call_id.to_string(),
-                webhook_url: own("/telnyx/events"),
-            };
-            calls.transfer(call_id, &transfer).await?;
-            Ok(Dialed::Reported)
-        }
-        "vonage" => {
-            let Some(calls) = &state.dialers.vonage else {
-                return Ok(Dialed::HandedOver);
-            };
-            let transfer = crate::dialing::vonage::Transfer {
-                to: to.to_string(),
-                from: state.dialers.caller_id.clone(),
-                timeout_secs: state.dialers.ring_seconds,
-                on_answer_url: own(&format!("/vonage/whisper/{call_id}?key={key}"))
-                    .filter(|_| whisper),
-                event_url: None,
-            };
-            calls.transfer(call_id, &transfer).await?;
-            Ok(Dialed::HandedOver)
-        }
-        "plivo" => {
-            let Some(calls) = &state.dialers.plivo else {
-                return Ok(Dialed::HandedOver);
-            };
-            let aleg =
-                own(&format!("/plivo/transfer/{call_id}?key={key}")).ok_or_else(needs_base)?;
-            calls.transfer(call_id, &aleg).await?;
-            Ok(Dialed::HandedOver)
-        }
-        _ => Ok(Dialed::HandedOver),
-    }
+    let dial = Dial {
+        call_id,
+        group,
+        public_url: base.as_deref(),
+        key: &key,
+        whisper,
+        attempt,
+        caller_id: &state.dialers.caller_id,
+        ring_seconds: state.dialers.ring_seconds,
+    };
+    control.transfer(&dial).await
 }
 
 /// Runs a parked call's core on `event` with nobody on the line: only tickets and log lines matter.
@@ -521,7 +378,7 @@ pub async fn conclude(state: &AppState, call: &str, parked: &mut Parked, event: 
 pub async fn ring_next(
     state: &AppState,
     call: &str,
-    provider: &str,
+    provider: Provider,
     parked: &mut Parked,
 ) -> Option<String> {
     let next = parked.targets.pop_front()?;

@@ -1,20 +1,21 @@
-//! The providers' media-stream protocols as pure parse/encode modules behind one trait.
+//! The provider-independent media layer: what every provider's media-stream protocol is made of, as pure
+//! parse/encode values behind one trait.
 //!
 //! A provider streams a call's audio to us over a WebSocket in its own dialect (Twilio Media Streams,
-//! Telnyx, Vonage, Plivo, Exotel). Each dialect is one [`MediaProtocol`]: it turns a received WebSocket
-//! frame into [`Inbound`] call facts (stream started, caller audio, DTMF, a mark played, stream stopped)
-//! and our [`Outbound`] intents (play audio, mark, clear) into frames. No I/O here: the server owns the
-//! socket, so every protocol is tested on bytes alone. Wire facts: `../shared/PROTOCOLS.md`.
+//! Telnyx, Vonage, Plivo, Exotel). Each dialect is one [`MediaProtocol`], implemented in its provider's
+//! folder (`crate::providers::<provider>::media`): it turns a received WebSocket frame into [`Inbound`]
+//! call facts (stream started, caller audio, DTMF, a mark played, stream stopped) and our [`Outbound`]
+//! intents (play audio, mark, clear) into frames. No I/O here: the server owns the socket, so every
+//! protocol is tested on bytes alone. Wire facts: each provider's `media.rs` (its top comment and the
+//! provider messages in its tests) and `tests/pipecat_serializers.rs`.
+//!
+//! Also here, as shared by every provider: the wire helpers ([`wire`]), playout pacing ([`playout`]) and
+//! webhook signatures ([`signing`]). This module never names a provider and must not import the registry
+//! ([`crate::providers`]), which sits above it.
 
-pub mod exotel;
 pub mod playout;
-pub mod plivo;
 pub mod signing;
-pub mod telnyx;
-pub mod twilio;
-pub mod twiml;
-pub mod vonage;
-mod wire;
+pub(crate) mod wire;
 
 use std::collections::BTreeMap;
 
@@ -178,7 +179,8 @@ impl ProtocolError {
 
 /// One provider's dialect. A value is one stream's state (its ids and format once started).
 pub trait MediaProtocol: Send {
-    /// The provider's name, as in routes and metrics.
+    /// The provider's name, as in routes and metrics: its [`crate::providers::Provider::as_str`] (the
+    /// registry's tests check they agree; a plain string keeps this layer below the registry).
     fn name(&self) -> &'static str;
 
     /// What a received frame means.
@@ -199,21 +201,6 @@ pub trait MediaProtocol: Send {
         0
     }
 }
-
-/// The protocol spoken on a provider's stream route (`/<name>/stream`), if there is one.
-pub fn for_provider(name: &str) -> Option<Box<dyn MediaProtocol>> {
-    Some(match name {
-        "twilio" => Box::new(twilio::Twilio::new()),
-        "telnyx" => Box::new(telnyx::Telnyx::new()),
-        "vonage" => Box::new(vonage::Vonage::new()),
-        "plivo" => Box::new(plivo::Plivo::new()),
-        "exotel" => Box::new(exotel::Exotel::new()),
-        _ => return None,
-    })
-}
-
-/// Every provider with a stream route.
-pub const PROVIDERS: [&str; 5] = ["twilio", "telnyx", "vonage", "plivo", "exotel"];
 
 /// The most audio one media message may carry: a second at 16-bit 16 kHz. Providers send 20 ms.
 pub const MAX_MEDIA_BYTES: usize = 32_000;
@@ -264,14 +251,6 @@ pub(crate) fn malformed(e: serde_json::Error) -> ProtocolError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_provider_route_has_its_protocol() {
-        for name in PROVIDERS {
-            assert_eq!(for_provider(name).expect(name).name(), name);
-        }
-        assert!(for_provider("skype").is_none());
-    }
 
     #[test]
     fn l16_round_trips_and_rejects_odd_lengths() {

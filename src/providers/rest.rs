@@ -1,16 +1,15 @@
-//! Call control: asking a provider's REST API to act on a call in progress (bridge it to a person, hang it
-//! up). Each provider's requests are built as plain values first (checked against the provider's API
-//! description in the tests), then sent with reqwest, with retries for what is worth retrying.
-
-pub mod plivo;
-pub mod summary;
-pub mod telnyx;
-pub mod twilio;
-pub mod vonage;
+//! The HTTP plumbing every provider's call control shares: how a REST request to a provider is sent, how
+//! hard it is retried ([`Patience`]), and what a failure means ([`ControlError`]).
+//!
+//! Each provider's requests are built as plain values first in its own `control.rs` (checked against the
+//! provider's API description in the tests), then sent here with reqwest, with retries for what is worth
+//! retrying. Nothing here knows a provider's API; it must not learn one.
 
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use super::Provider;
 
 /// Why a call-control request did not do what was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -18,7 +17,7 @@ pub enum ControlError {
     /// The provider answered and said no (4xx): retrying would not help.
     #[error("{provider} refused the request ({status}{}): {message}", code.map(|c| format!(", error {c}")).unwrap_or_default())]
     Refused {
-        provider: &'static str,
+        provider: Provider,
         status: u16,
         code: Option<i64>,
         message: String,
@@ -26,7 +25,7 @@ pub enum ControlError {
     /// Every attempt failed on the provider's side (5xx), timed out or could not connect.
     #[error("{provider} is unavailable after {attempts} attempt(s): {last}")]
     Unavailable {
-        provider: &'static str,
+        provider: Provider,
         attempts: u32,
         last: String,
     },
@@ -100,7 +99,7 @@ pub fn client(patience: Patience) -> Result<reqwest::Client, ControlError> {
 /// Sends one call-control request, retrying 5xx answers, timeouts and refused connections within the
 /// patience; a 4xx is final. Returns the body of the successful answer.
 pub async fn send(
-    provider: &'static str,
+    provider: Provider,
     client: &reqwest::Client,
     method: reqwest::Method,
     url: &str,

@@ -17,11 +17,23 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
 use serde::Deserialize;
 
-use super::{transfer, AppState};
 use crate::call::Event;
+use crate::providers::{ControlError, Provider};
+use crate::server::{handover, transfer, AppState};
 use crate::telephony::signing;
+
+const PROVIDER: Provider = Provider::Telnyx;
+
+/// Telnyx's webhook routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/telnyx/whisper/{call}", get(whisper))
+        .route("/telnyx/events", post(events))
+}
 
 #[derive(Deserialize)]
 struct Webhook {
@@ -61,7 +73,7 @@ fn refuse(state: &AppState, reason: &'static str, status: StatusCode) -> Respons
 
 /// `POST /telnyx/events`.
 pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(key) = state.engines.config().provider("telnyx").public_key else {
+    let Some(key) = state.engines.config().provider(PROVIDER).public_key else {
         return refuse(&state, "no_public_key", StatusCode::SERVICE_UNAVAILABLE);
     };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -83,7 +95,7 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Byt
         .payload
         .client_state
         .as_deref()
-        .and_then(crate::dialing::telnyx::client_state);
+        .and_then(super::control::client_state);
     let Some(call) = call else {
         // Events of calls that are not transfers of ours: nothing to do.
         return StatusCode::OK.into_response();
@@ -124,7 +136,13 @@ async fn hung_up(state: &AppState, call: &str, cause: &str) {
         let talk = since.elapsed();
         if let Err(e) = state
             .store
-            .add_usage(call, "telnyx", 0, talk.as_millis() as u64, Some("bridged"))
+            .add_usage(
+                call,
+                PROVIDER.as_str(),
+                0,
+                talk.as_millis() as u64,
+                Some("bridged"),
+            )
             .await
         {
             tracing::error!(call, error = %e, "cannot meter the transfer");
@@ -135,9 +153,9 @@ async fn hung_up(state: &AppState, call: &str, cause: &str) {
     let outcome = outcome_of(cause);
     transfer::end_attempt(state, parked.attempt_id, outcome, Some(cause), None).await;
     parked.attempt_id = None;
-    while let Some(next) = transfer::ring_next(state, call, "telnyx", &mut parked).await {
+    while let Some(next) = transfer::ring_next(state, call, PROVIDER, &mut parked).await {
         let whisper = parked.summary.is_some();
-        match transfer::dial_live(state, "telnyx", call, &[next], whisper, parked.attempt).await {
+        match transfer::dial_live(state, PROVIDER, call, &[next], whisper, parked.attempt).await {
             Ok(_) => return transfer::park(state, call, parked),
             Err(e) => {
                 let detail = e.to_string();
@@ -148,10 +166,10 @@ async fn hung_up(state: &AppState, call: &str, cause: &str) {
         }
     }
     // Nobody took it: the caller's leg is still ours; stream it back and resume the call there.
-    let stream_url = state.engines.config().server.stream_url("telnyx");
-    let restart = match (&state.dialers.telnyx, stream_url) {
-        (Some(calls), Some(url)) => calls.start_streaming(call, &url).await,
-        _ => Err(crate::dialing::ControlError::Invalid {
+    let stream_url = state.engines.config().server.stream_url(PROVIDER);
+    let restart = match (state.dialers.control(PROVIDER), stream_url) {
+        (Some(control), Some(url)) => control.stream_back(call, &url).await,
+        _ => Err(ControlError::Invalid {
             what: "Telnyx call control and server.public_url",
             value: String::new(),
         }),
@@ -174,7 +192,7 @@ pub async fn whisper(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let call = call.strip_suffix(".wav").unwrap_or(&call).to_string();
-    let summary = match super::handover::summary(&state, &call, &query) {
+    let summary = match handover::summary(&state, &call, &query) {
         Ok(s) => s,
         Err(missing) => return missing.into_response(),
     };

@@ -6,9 +6,11 @@
 
 use serde_json::json;
 
-use super::{send, Body, ControlError, Credentials, Patience};
+use crate::config::AgentConfig;
+use crate::providers::rest::{self, send, Body, ControlError, Credentials, Patience};
+use crate::providers::{CallControl, Dial, Dialed, Pending, Provider};
 
-const PROVIDER: &str = "vonage";
+const PROVIDER: Provider = Provider::Vonage;
 /// Vonage's API host; `[providers.vonage] api_base` points elsewhere for tests and staging.
 pub const API_BASE: &str = "https://api.nexmo.com";
 
@@ -60,7 +62,7 @@ fn vonage_number(e164: &str) -> String {
 impl VonageCalls {
     pub fn new(api_base: &str, jwt: &str, patience: Patience) -> Result<Self, ControlError> {
         Ok(Self {
-            client: super::client(patience)?,
+            client: rest::client(patience)?,
             api_base: api_base.trim_end_matches('/').to_string(),
             jwt: jwt.to_string(),
             patience,
@@ -111,6 +113,52 @@ impl VonageCalls {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// Vonage's [`CallControl`], set up by `[providers.vonage] api_key` (the application's JWT). Vonage
+/// reports nothing back to us: the call is handed over.
+#[derive(Debug)]
+pub struct VonageControl {
+    calls: VonageCalls,
+}
+
+impl VonageControl {
+    pub fn from_config(
+        config: &AgentConfig,
+        patience: Patience,
+    ) -> Result<Option<Self>, ControlError> {
+        let vonage = config.provider(PROVIDER);
+        let Some(jwt) = &vonage.api_key else {
+            return Ok(None);
+        };
+        let api_base = vonage.api_base.as_deref().unwrap_or(API_BASE);
+        Ok(Some(Self {
+            calls: VonageCalls::new(api_base, jwt, patience)?,
+        }))
+    }
+}
+
+impl CallControl for VonageControl {
+    fn provider(&self) -> Provider {
+        PROVIDER
+    }
+
+    fn transfer<'a>(&'a self, dial: &'a Dial<'a>) -> Pending<'a, Dialed> {
+        Box::pin(async move {
+            let (call_id, key) = (dial.call_id, dial.key);
+            let transfer = Transfer {
+                to: dial.to().to_string(),
+                from: dial.caller_id.to_string(),
+                timeout_secs: dial.ring_seconds,
+                on_answer_url: dial
+                    .own(&format!("/vonage/whisper/{call_id}?key={key}"))
+                    .filter(|_| dial.whisper),
+                event_url: None,
+            };
+            self.calls.transfer(call_id, &transfer).await?;
+            Ok(Dialed::HandedOver)
+        })
     }
 }
 

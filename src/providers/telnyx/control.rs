@@ -6,9 +6,11 @@
 use base64::Engine;
 use serde_json::json;
 
-use super::{send, Body, ControlError, Credentials, Patience};
+use crate::config::AgentConfig;
+use crate::providers::rest::{self, send, Body, ControlError, Credentials, Patience};
+use crate::providers::{CallControl, Dial, Dialed, Pending, Provider};
 
-const PROVIDER: &str = "telnyx";
+const PROVIDER: Provider = Provider::Telnyx;
 /// Telnyx's API host; `[providers.telnyx] api_base` points elsewhere for tests and staging.
 pub const API_BASE: &str = "https://api.telnyx.com";
 
@@ -55,7 +57,7 @@ fn valid_call_control_id(id: &str) -> bool {
 impl TelnyxCalls {
     pub fn new(api_base: &str, api_key: &str, patience: Patience) -> Result<Self, ControlError> {
         Ok(Self {
-            client: super::client(patience)?,
+            client: rest::client(patience)?,
             api_base: api_base.trim_end_matches('/').to_string(),
             api_key: api_key.to_string(),
             patience,
@@ -147,6 +149,57 @@ impl TelnyxCalls {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// Telnyx's [`CallControl`], set up by `[providers.telnyx] api_key`. A transfer's events come to
+/// `/telnyx/events` with the call named in `client_state`; a caller nobody took is streamed back.
+#[derive(Debug)]
+pub struct TelnyxControl {
+    calls: TelnyxCalls,
+}
+
+impl TelnyxControl {
+    pub fn from_config(
+        config: &AgentConfig,
+        patience: Patience,
+    ) -> Result<Option<Self>, ControlError> {
+        let telnyx = config.provider(PROVIDER);
+        let Some(key) = &telnyx.api_key else {
+            return Ok(None);
+        };
+        let api_base = telnyx.api_base.as_deref().unwrap_or(API_BASE);
+        Ok(Some(Self {
+            calls: TelnyxCalls::new(api_base, key, patience)?,
+        }))
+    }
+}
+
+impl CallControl for TelnyxControl {
+    fn provider(&self) -> Provider {
+        PROVIDER
+    }
+
+    fn transfer<'a>(&'a self, dial: &'a Dial<'a>) -> Pending<'a, Dialed> {
+        Box::pin(async move {
+            let (call_id, key) = (dial.call_id, dial.key);
+            let transfer = Transfer {
+                to: dial.to().to_string(),
+                from: dial.caller_id.to_string(),
+                audio_url: dial
+                    .own(&format!("/telnyx/whisper/{call_id}.wav?key={key}"))
+                    .filter(|_| dial.whisper),
+                timeout_secs: dial.ring_seconds,
+                client_state: call_id.to_string(),
+                webhook_url: dial.own("/telnyx/events"),
+            };
+            self.calls.transfer(call_id, &transfer).await?;
+            Ok(Dialed::Reported)
+        })
+    }
+
+    fn stream_back<'a>(&'a self, call_id: &'a str, stream_url: &'a str) -> Pending<'a, ()> {
+        Box::pin(self.calls.start_streaming(call_id, stream_url))
     }
 }
 

@@ -6,9 +6,11 @@
 
 use serde_json::json;
 
-use super::{send, Body, ControlError, Credentials, Patience};
+use crate::config::AgentConfig;
+use crate::providers::rest::{self, send, Body, ControlError, Credentials, Patience};
+use crate::providers::{CallControl, Dial, Dialed, Pending, Provider};
 
-const PROVIDER: &str = "plivo";
+const PROVIDER: Provider = Provider::Plivo;
 /// Plivo's API host; `[providers.plivo] api_base` points elsewhere for tests and staging.
 pub const API_BASE: &str = "https://api.plivo.com";
 
@@ -49,7 +51,7 @@ impl PlivoCalls {
             });
         }
         Ok(Self {
-            client: super::client(patience)?,
+            client: rest::client(patience)?,
             api_base: api_base.trim_end_matches('/').to_string(),
             auth_id: auth_id.to_string(),
             auth_token: auth_token.to_string(),
@@ -94,6 +96,47 @@ impl PlivoCalls {
     }
 }
 
+/// Plivo's [`CallControl`], set up by `[providers.plivo] auth_id` and `auth_token`. The caller's leg is
+/// transferred to our `/plivo/transfer/{call}` route, whose `<Dial>` rings the target; Plivo reports
+/// nothing back to us: the call is handed over.
+#[derive(Debug)]
+pub struct PlivoControl {
+    calls: PlivoCalls,
+}
+
+impl PlivoControl {
+    pub fn from_config(
+        config: &AgentConfig,
+        patience: Patience,
+    ) -> Result<Option<Self>, ControlError> {
+        let plivo = config.provider(PROVIDER);
+        let (Some(id), Some(token)) = (&plivo.auth_id, &plivo.auth_token) else {
+            return Ok(None);
+        };
+        let api_base = plivo.api_base.as_deref().unwrap_or(API_BASE);
+        Ok(Some(Self {
+            calls: PlivoCalls::new(api_base, id, token, patience)?,
+        }))
+    }
+}
+
+impl CallControl for PlivoControl {
+    fn provider(&self) -> Provider {
+        PROVIDER
+    }
+
+    fn transfer<'a>(&'a self, dial: &'a Dial<'a>) -> Pending<'a, Dialed> {
+        Box::pin(async move {
+            let (call_id, key) = (dial.call_id, dial.key);
+            let aleg = dial
+                .own(&format!("/plivo/transfer/{call_id}?key={key}"))
+                .ok_or_else(Dial::needs_public_url)?;
+            self.calls.transfer(call_id, &aleg).await?;
+            Ok(Dialed::HandedOver)
+        })
+    }
+}
+
 /// The `<Dial>` XML the caller's leg runs.
 pub fn dial_xml(
     to: &str,
@@ -106,15 +149,15 @@ pub fn dial_xml(
         .map(|u| {
             format!(
                 " confirmSound=\"{}\" confirmKey=\"1\"",
-                crate::telephony::twiml::attr(u)
+                crate::providers::twilio::twiml::attr(u)
             )
         })
         .unwrap_or_default();
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial action=\"{}\" callerId=\"{}\" timeout=\"{timeout_s}\"{confirm}><Number>{}</Number></Dial></Response>",
-        crate::telephony::twiml::attr(action_url),
-        crate::telephony::twiml::attr(caller_id.trim_start_matches('+')),
-        crate::telephony::twiml::attr(to.trim_start_matches('+')),
+        crate::providers::twilio::twiml::attr(action_url),
+        crate::providers::twilio::twiml::attr(caller_id.trim_start_matches('+')),
+        crate::providers::twilio::twiml::attr(to.trim_start_matches('+')),
     )
 }
 
@@ -122,8 +165,8 @@ pub fn dial_xml(
 pub fn whisper_xml(summary: &str, accept: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Speak>{}</Speak><Speak>{}</Speak></Response>",
-        crate::telephony::twiml::attr(summary),
-        crate::telephony::twiml::attr(accept)
+        crate::providers::twilio::twiml::attr(summary),
+        crate::providers::twilio::twiml::attr(accept)
     )
 }
 

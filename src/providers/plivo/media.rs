@@ -5,11 +5,11 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{
+use crate::audio::g711::Law;
+use crate::telephony::{
     base64_encode, event_of, malformed, wire, AudioFormat, Frame, Inbound, MediaProtocol, Outbound,
     ProtocolError, StreamStart,
 };
-use crate::audio::g711::Law;
 
 #[derive(Debug, Default)]
 pub struct Plivo {

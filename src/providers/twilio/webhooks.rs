@@ -8,23 +8,59 @@
 //! the answer TwiML names an `action` on `<Connect>`, which Twilio requests once our stream closes, and a
 //! call being transferred gets its `<Dial>` there. Either way the `<Dial>` reports its outcome to
 //! `/twilio/dial-result/{call}`, and the contextual summary is spoken to the person who answers
-//! (`<Number url>`). See [`super::transfer`].
+//! (`<Number url>`). See [`crate::server::transfer`].
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
 
-use super::{transfer, AppState};
+use super::control::{self, dial_bridged};
+use super::twiml;
 use crate::call::Event;
-use crate::telephony::{signing, twiml};
+use crate::providers::{Dial, Provider};
+use crate::server::{mask_number, transfer, AppState};
+use crate::telephony::signing;
+
+const PROVIDER: Provider = Provider::Twilio;
+
+/// Twilio's webhook routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/twilio/voice", post(answer))
+        .route("/twilio/after-stream", post(after_stream))
+        .route("/twilio/dial-result/{call}", post(dial_result))
+        .route("/twilio/whisper/{call}", get(whisper).post(whisper))
+}
+
+/// The `<Dial>` TwiML ringing `to` (all at once) for `call`, reporting to our dial-result route.
+fn dial_twiml(
+    state: &AppState,
+    call: &str,
+    to: &[String],
+    whisper: bool,
+    attempt: u32,
+) -> Option<String> {
+    control::dial_twiml(&Dial {
+        call_id: call,
+        group: to,
+        public_url: state.engines.config().server.public_url.as_deref(),
+        key: "",
+        whisper,
+        attempt,
+        caller_id: &state.dialers.caller_id,
+        ring_seconds: state.dialers.ring_seconds,
+    })
+}
 
 /// The auth token Twilio signs with: from the config, else `TWILIO_AUTH_TOKEN`.
 fn auth_token(state: &AppState) -> Option<String> {
     state
         .engines
         .config()
-        .provider("twilio")
+        .provider(PROVIDER)
         .auth_token
         .or_else(|| std::env::var("TWILIO_AUTH_TOKEN").ok())
         .filter(|t| !t.trim().is_empty())
@@ -107,7 +143,7 @@ pub async fn answer(
         );
     }
     let server = &state.engines.config().server;
-    let (Some(stream_url), Some(base)) = (server.stream_url("twilio"), &server.public_url) else {
+    let (Some(stream_url), Some(base)) = (server.stream_url(PROVIDER), &server.public_url) else {
         return refuse(
             &state,
             "twilio_voice",
@@ -122,13 +158,13 @@ pub async fn answer(
             parameters.push((name, v));
         }
     }
-    let token = state.engines.config().provider("twilio").stream_token;
+    let token = state.engines.config().provider(PROVIDER).stream_token;
     if let Some(t) = token.as_deref() {
         parameters.push(("token", t));
     }
     tracing::info!(
         call_sid = param(&params, "CallSid").unwrap_or("?"),
-        from = %param(&params, "From").map(super::mask_number).unwrap_or_default(),
+        from = %param(&params, "From").map(mask_number).unwrap_or_default(),
         "answering a Twilio call"
     );
     xml(twiml::connect_stream(
@@ -163,9 +199,8 @@ pub async fn after_stream(
         .filter(|p| p.resume.is_none())
         .filter(|p| !p.current.is_empty())
         .map(|p| (p.current.clone(), p.summary.is_some(), p.attempt));
-    let dial = ringing.and_then(|(to, whisper, attempt)| {
-        transfer::twilio_dial(&state, call_sid, &to, whisper, attempt)
-    });
+    let dial = ringing
+        .and_then(|(to, whisper, attempt)| dial_twiml(&state, call_sid, &to, whisper, attempt));
     match dial {
         Some(dial) => xml(dial),
         None => xml(twiml::hangup()),
@@ -198,7 +233,7 @@ pub async fn dial_result(
         // A call we no longer know (the server restarted while it rang): never hang up on a caller still
         // there; a new stream greets them afresh.
         tracing::warn!(call, status, "a transfer outcome for a call we do not know");
-        if caller_gone || crate::dialing::twilio::dial_bridged(&status) {
+        if caller_gone || dial_bridged(&status) {
             return xml(twiml::hangup());
         }
         return reconnect(&state, &call, &params);
@@ -215,12 +250,18 @@ pub async fn dial_result(
     }
     let t_ms = parked.now_ms();
     tracing::info!(call, status, attempt = parked.attempt, "transfer outcome");
-    if crate::dialing::twilio::dial_bridged(&status) {
+    if dial_bridged(&status) {
         transfer::end_attempt(&state, parked.attempt_id, "bridged", None, talk).await;
         let transfer_ms = talk.map_or(0, |s| s.max(0) as u64 * 1000);
         if let Err(e) = state
             .store
-            .add_usage(&call, parked.provider, 0, transfer_ms, Some("bridged"))
+            .add_usage(
+                &call,
+                parked.provider.as_str(),
+                0,
+                transfer_ms,
+                Some("bridged"),
+            )
             .await
         {
             tracing::error!(call, error = %e, "cannot meter the transfer");
@@ -235,7 +276,7 @@ pub async fn dial_result(
         transfer::conclude(&state, &call, &mut parked, Event::HungUp { t_ms }).await;
         return xml(twiml::hangup());
     }
-    if transfer::ring_next(&state, &call, "twilio", &mut parked)
+    if transfer::ring_next(&state, &call, PROVIDER, &mut parked)
         .await
         .is_none()
     {
@@ -257,7 +298,7 @@ fn answer_again(
         transfer::await_return(state, call, parked, &outcome);
         return reconnect(state, call, params);
     }
-    let dial = transfer::twilio_dial(
+    let dial = dial_twiml(
         state,
         call,
         &parked.current,
@@ -274,7 +315,7 @@ fn answer_again(
 /// `<Connect><Stream>` back to us for `call`, as when it was answered.
 fn reconnect(state: &AppState, call: &str, params: &[(String, String)]) -> Response {
     let server = &state.engines.config().server;
-    let (Some(stream_url), Some(base)) = (server.stream_url("twilio"), &server.public_url) else {
+    let (Some(stream_url), Some(base)) = (server.stream_url(PROVIDER), &server.public_url) else {
         return xml(twiml::hangup());
     };
     let action = format!("{base}/twilio/after-stream");
@@ -282,7 +323,7 @@ fn reconnect(state: &AppState, call: &str, params: &[(String, String)]) -> Respo
     if let Some(from) = param(params, "From") {
         parameters.push(("from", from));
     }
-    let token = state.engines.config().provider("twilio").stream_token;
+    let token = state.engines.config().provider(PROVIDER).stream_token;
     if let Some(t) = token.as_deref() {
         parameters.push(("token", t));
     }

@@ -12,7 +12,7 @@ use crate::prompts::fill;
 use crate::tickets::{FieldStatus, Ticket};
 
 /// The instructions sent with every request.
-pub const PROMPT: &str = include_str!("../../prompts/en/summary.md");
+pub const PROMPT: &str = include_str!("../prompts/en/summary.md");
 /// An answer longer than this cannot be heard in 10 seconds: the template's summary is used instead.
 const MAX_WORDS: usize = 40;
 

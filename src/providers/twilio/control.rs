@@ -5,9 +5,12 @@
 
 use serde::Deserialize;
 
-use super::{send, Body, ControlError, Credentials, Patience};
+use super::twiml;
+use crate::config::AgentConfig;
+use crate::providers::rest::{self, send, Body, ControlError, Credentials, Patience};
+use crate::providers::{CallControl, Dial, Dialed, Pending, Provider};
 
-const PROVIDER: &str = "twilio";
+const PROVIDER: Provider = Provider::Twilio;
 /// Twilio's API host; `[providers.twilio] api_base` points elsewhere for tests and staging.
 pub const API_BASE: &str = "https://api.twilio.com";
 
@@ -81,7 +84,7 @@ impl TwilioCalls {
                 value: account_sid.to_string(),
             });
         }
-        let client = super::client(patience)?;
+        let client = rest::client(patience)?;
         Ok(Self {
             client,
             api_base: api_base.trim_end_matches('/').to_string(),
@@ -139,5 +142,109 @@ impl TwilioCalls {
             attempts: 1,
             last: format!("unreadable answer: {e}"),
         })
+    }
+}
+
+/// Twilio's [`CallControl`]. With API credentials (`[providers.twilio] account_sid` and the auth token), a
+/// transfer redirects the call to its `<Dial>` at once; without, the `<Connect action>` TwiML the call was
+/// answered with dials once the stream closes ([`Dialed::AtStreamEnd`]). Either way the `<Dial>` reports
+/// to `/twilio/dial-result/{call}`.
+#[derive(Debug)]
+pub struct TwilioControl {
+    calls: Option<TwilioCalls>,
+}
+
+impl TwilioControl {
+    /// The auth token comes from the config, else `TWILIO_AUTH_TOKEN`.
+    pub fn from_config(config: &AgentConfig, patience: Patience) -> Result<Self, ControlError> {
+        let twilio = config.provider(PROVIDER);
+        let token = twilio
+            .auth_token
+            .clone()
+            .or_else(|| std::env::var("TWILIO_AUTH_TOKEN").ok());
+        let calls = match (&twilio.account_sid, token) {
+            (Some(sid), Some(token)) => Some(TwilioCalls::new(
+                twilio.api_base.as_deref().unwrap_or(API_BASE),
+                sid,
+                &token,
+                patience,
+            )?),
+            _ => None,
+        };
+        Ok(Self { calls })
+    }
+}
+
+impl CallControl for TwilioControl {
+    fn provider(&self) -> Provider {
+        PROVIDER
+    }
+
+    fn transfer<'a>(&'a self, dial: &'a Dial<'a>) -> Pending<'a, Dialed> {
+        Box::pin(async move {
+            let Some(calls) = &self.calls else {
+                return Ok(Dialed::AtStreamEnd);
+            };
+            let twiml = dial_twiml(dial).ok_or_else(Dial::needs_public_url)?;
+            calls
+                .update(dial.call_id, &CallUpdate::Twiml(twiml))
+                .await?;
+            Ok(Dialed::Reported)
+        })
+    }
+}
+
+/// The URL Twilio reports a `<Dial>`'s outcome to, for `call`'s attempt `attempt`: a report repeated by
+/// Twilio names the attempt it is about, so it is answered again rather than taken for the next one's.
+pub fn dial_result_url(base: &str, call: &str, attempt: u32) -> String {
+    format!("{base}/twilio/dial-result/{call}?attempt={attempt}")
+}
+
+/// The `<Dial>` TwiML ringing `dial`'s group (all at once), reporting to our dial-result route (`None`
+/// without a public URL to report to).
+pub fn dial_twiml(dial: &Dial<'_>) -> Option<String> {
+    let base = dial.public_url?;
+    let whisper = dial
+        .whisper
+        .then(|| format!("{base}/twilio/whisper/{}", dial.call_id));
+    let numbers: Vec<&str> = dial.group.iter().map(String::as_str).collect();
+    Some(twiml::dial_all(
+        &numbers,
+        whisper.as_deref(),
+        &dial_result_url(base, dial.call_id, dial.attempt),
+        dial.caller_id,
+        dial.ring_seconds,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dial_reports_its_attempt_and_whispers_from_our_routes() {
+        let group = vec!["+15550100001".to_string(), "+15550100002".to_string()];
+        let dial = Dial {
+            call_id: "CA1",
+            group: &group,
+            public_url: Some("https://h"),
+            key: "",
+            whisper: true,
+            attempt: 2,
+            caller_id: "+15550100000",
+            ring_seconds: 20,
+        };
+        let twiml = dial_twiml(&dial).unwrap();
+        assert!(
+            twiml.contains("https://h/twilio/dial-result/CA1?attempt=2"),
+            "{twiml}"
+        );
+        assert!(twiml.contains("https://h/twilio/whisper/CA1"), "{twiml}");
+        assert!(group.iter().all(|n| twiml.contains(n.as_str())), "{twiml}");
+        let without = Dial {
+            public_url: None,
+            ..dial
+        };
+        assert_eq!(dial_twiml(&without), None);
     }
 }

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{
+use crate::audio::g711::Law;
+use crate::telephony::{
     base64_encode, event_of, malformed, wire, AudioFormat, Frame, Inbound, MediaProtocol, Outbound,
     ProtocolError, StreamStart,
 };
-use crate::audio::g711::Law;
 
 /// Out-of-order frames held back while waiting for a missing one; past this the gap is skipped.
 const REORDER_WINDOW: usize = 8;

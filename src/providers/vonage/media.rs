@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::wire::{dtmf_digit, string_map};
-use super::{
+use crate::telephony::wire::{dtmf_digit, string_map};
+use crate::telephony::{
     malformed, AudioFormat, Frame, Inbound, MediaProtocol, Outbound, ProtocolError, StreamStart,
 };
 
