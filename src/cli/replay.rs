@@ -12,7 +12,7 @@ use crate::config;
 use crate::engines::Engines;
 use crate::events::EventLine;
 use crate::models::ModelDir;
-use crate::replay::ReplayOptions;
+use crate::replay::{RecogniserLatency, ReplayOptions};
 use crate::tickets::database::Database;
 use crate::tickets::store::TicketStore;
 
@@ -33,6 +33,10 @@ pub struct ReplayArgs {
     /// hours and relative callback times are read from it.
     #[arg(long, value_parser = parse_moment)]
     at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How the recogniser's latency is modelled: `measured` (default: each answer lands as late as this
+    /// machine took, as on a live call) or `zero` (at once: deterministic, earlier than live).
+    #[arg(long, default_value = "measured", value_parser = parse_latency)]
+    latency: RecogniserLatency,
     /// Ticket database (default: `[tickets] database` of the config, else switchboard.db).
     #[arg(long)]
     db: Option<Database>,
@@ -48,6 +52,14 @@ fn parse_moment(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .map_err(|e| {
             format!("{text:?} is not an RFC 3339 time such as 2026-12-05T10:00:00-05:00: {e}")
         })
+}
+
+fn parse_latency(s: &str) -> Result<RecogniserLatency, String> {
+    match s {
+        "measured" => Ok(RecogniserLatency::Measured),
+        "zero" => Ok(RecogniserLatency::Zero),
+        other => Err(format!("{other:?} is neither `measured` nor `zero`")),
+    }
 }
 
 fn parse_channel(s: &str) -> Result<ChannelChoice, String> {
@@ -67,6 +79,7 @@ pub fn run(models: &ModelDir, args: ReplayArgs) -> Result<ExitCode> {
         caller: args.caller,
         call_id: None,
         at: args.at,
+        latency: args.latency,
     };
     runtime.block_on(replay_calls(
         models,
