@@ -19,8 +19,8 @@ use switchboard::config::LlmSummary;
 use switchboard::dialing::summary::LlmSummarizer;
 use switchboard::dialing::twilio::{CallUpdate, TwilioCalls};
 use switchboard::dialing::Patience;
+use switchboard::language::Language;
 use switchboard::loadtest::{anchor_call, percentile, Target};
-use switchboard::prompts::Language;
 
 #[path = "../tests/common/sample.rs"]
 mod sample;

@@ -674,7 +674,7 @@ fn check_prompts(
     use switchboard::speech::check::{agent_sentences, check_sentence};
 
     let config = config::load(config_path)?.config;
-    let language = switchboard::prompts::Language::for_agent(&config.agent)?;
+    let language = switchboard::language::Language::for_agent(&config.agent)?;
     let prompts = &language.prompts;
     if !prompts.voice.espeak.starts_with("en") {
         anyhow::bail!(

@@ -13,10 +13,10 @@ use crate::audio::wav::{read_wav, ChannelChoice, WavError};
 use crate::call::{Action, Call, CallError, CallSetup, Event, Hearing};
 use crate::config::{AgentConfig, SupportMode};
 use crate::events::{CallEvent, Decision, EventLine};
+use crate::language::{Language, PromptError};
 use crate::listen::{ListenError, Listener};
 use crate::models::{ModelDir, SILERO_VAD};
 use crate::onnx::OnnxError;
-use crate::prompts::{Language, PromptError};
 use crate::tickets::store::{StoreError, TicketStore};
 use crate::topics::embedder::{EmbedError, SentenceEmbedder};
 use crate::topics::semantic::{SemanticMatcher, SharedEmbedder, TopicIndex};
@@ -89,7 +89,7 @@ pub fn call_topics(config: &AgentConfig, language: &Language) -> Vec<MandatoryTo
     if config.agent.support == SupportMode::Decide
         && !topics.iter().any(|t| t.id == language.person_request.id)
     {
-        topics.push(language.person_request.clone());
+        topics.push(language.person_request.clone().into());
     }
     topics
 }

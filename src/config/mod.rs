@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub mod hours;
 mod routing;
 mod support;
 
@@ -160,6 +161,14 @@ pub struct Agent {
     pub prompts: Option<PathBuf>,
 }
 
+impl crate::language::Language {
+    /// The agent's language, speaking the business's own prompts when `agent.prompts` names them. Written
+    /// here rather than in `language`, which takes plain values so that it never imports `config`.
+    pub fn for_agent(agent: &Agent) -> Result<Self, crate::language::PromptError> {
+        Self::configured(&agent.language, agent.prompts.as_deref())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Escalation {
     /// The first place escalated calls go (the first target without topics).
@@ -173,7 +182,7 @@ pub struct Escalation {
     /// Whether a topic's targets ring one after the other or all at once.
     pub ring: RingOrder,
     /// When people take transfers (`[escalation.hours]`, in `agent.timezone`); `None`: always.
-    pub hours: Option<crate::call::hours::BusinessHours>,
+    pub hours: Option<hours::BusinessHours>,
 }
 
 /// How the targets of an escalation ring (`[escalation] ring`).
@@ -639,11 +648,8 @@ struct RawTickets {
 const DEFAULT_RING_SECONDS: u32 = 20;
 
 /// `[escalation.hours]`: one window list per weekday and the closed dates.
-fn business_hours(
-    f: &mut Findings<'_>,
-    raw: Spanned<RawHours>,
-) -> crate::call::hours::BusinessHours {
-    use crate::call::hours::{parse_windows, BusinessHours, DAYS};
+fn business_hours(f: &mut Findings<'_>, raw: Spanned<RawHours>) -> hours::BusinessHours {
+    use hours::{parse_windows, BusinessHours, DAYS};
     let span = raw.span();
     let raw = raw.into_inner();
     let mut hours = BusinessHours::default();
@@ -1064,7 +1070,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     }
     let language = match &raw.agent.language {
         Some(l) if l.get_ref() != "en" => {
-            let why = if crate::prompts::DIALOG_LANGUAGES.contains(&l.get_ref().as_str()) {
+            let why = if crate::language::DIALOG_LANGUAGES.contains(&l.get_ref().as_str()) {
                 "speech recognition (tiny.en) and topic matching are English only; its dialog prompts \
                  exist (prompts/{l}) and can be used through agent.prompts"
             } else {
@@ -1109,7 +1115,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
     };
     let prompts_dir = raw.agent.prompts.as_ref().and_then(|p| {
         let dir = PathBuf::from(p.get_ref().trim());
-        match crate::prompts::Phrasebook::from_dir(&dir) {
+        match crate::language::Phrasebook::from_dir(&dir) {
             Ok(_) => Some(dir),
             Err(e) => {
                 f.error("agent.prompts", p.span(), e.to_string());
