@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use switchboard::config::MatchingSettings;
-use switchboard::prompts::Language;
+use switchboard::language::Language;
 use switchboard::topics::embedder::SentenceEmbedder;
 use switchboard::topics::semantic::{SemanticMatcher, TopicIndex};
 use switchboard::topics::{MandatoryTopic, TopicKind, TopicMatcher};

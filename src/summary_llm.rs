@@ -8,11 +8,11 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::config::LlmSummary;
-use crate::prompts::fill;
+use crate::language::fill;
 use crate::tickets::{FieldStatus, Ticket};
 
 /// The instructions sent with every request.
-pub const PROMPT: &str = include_str!("../prompts/en/summary.md");
+pub const PROMPT: &str = crate::language::en::SUMMARY_INSTRUCTIONS;
 /// An answer longer than this cannot be heard in 10 seconds: the template's summary is used instead.
 const MAX_WORDS: usize = 40;
 
@@ -147,7 +147,7 @@ impl LlmSummarizer {
 mod tests {
     #[test]
     fn the_prompt_uses_only_what_is_filled() {
-        let used = crate::prompts::placeholders(super::PROMPT);
+        let used = crate::language::placeholders(super::PROMPT);
         for p in &used {
             assert!(
                 ["topic", "transcript", "facts", "default"].contains(&p.as_str()),

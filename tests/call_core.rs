@@ -6,7 +6,7 @@ mod common;
 use switchboard::call::{Action, Call, CallSetup, Event, Hearing, Transcript};
 use switchboard::config::{self, SupportMode};
 use switchboard::events::{CallEvent, Decision};
-use switchboard::prompts::Language;
+use switchboard::language::Language;
 use switchboard::tickets::TicketKind;
 use switchboard::topics::{call_topics, TopicHit, TopicKind};
 

@@ -7,7 +7,7 @@ mod common;
 use chrono::TimeZone;
 use switchboard::call::{Action, Call, CallSetup, Event, Hearing, Transcript};
 use switchboard::config;
-use switchboard::prompts::{Language, Phrasebook};
+use switchboard::language::{Language, Phrasebook};
 use switchboard::tickets::{FieldStatus, TicketDraft};
 use switchboard::topics::{call_topics, TopicHit, TopicKind};
 

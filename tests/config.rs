@@ -471,7 +471,7 @@ fn a_business_prompts_directory_must_be_complete_and_well_formed() {
     let c = config::parse(&with_dir(dir.path()), "agent.toml")
         .unwrap()
         .config;
-    let language = switchboard::prompts::Language::for_agent(&c.agent).unwrap();
+    let language = switchboard::language::Language::for_agent(&c.agent).unwrap();
     assert!(language
         .prompts
         .call

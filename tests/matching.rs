@@ -6,7 +6,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use switchboard::config::MatchingSettings;
-use switchboard::prompts::Language;
+use switchboard::language::Language;
 use switchboard::topics::embedder::SentenceEmbedder;
 use switchboard::topics::semantic::{SemanticMatcher, SharedEmbedder, TopicIndex};
 use switchboard::topics::{MandatoryTopic, TopicKind, TopicMatcher};

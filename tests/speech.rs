@@ -6,7 +6,7 @@ mod common;
 
 use switchboard::asr::whisper::WhisperModel;
 use switchboard::asr::AsrSettings;
-use switchboard::prompts::Language;
+use switchboard::language::Language;
 use switchboard::speech::check::{agent_sentences, check_sentence};
 use switchboard::speech::espeak::Espeak;
 use switchboard::speech::piper::Piper;

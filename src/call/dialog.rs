@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 
 use super::extract::{answers, phone};
 use crate::config::{CallbackField, DialogSettings, FieldType};
-use crate::prompts::{fill, FieldWords, PromptError, Prompts};
+use crate::language::{fill, FieldWords, PromptError, Prompts};
 use crate::tickets::{FieldStatus, FieldValue};
 
 /// What the dialog reads answers with.

@@ -23,7 +23,7 @@ use chrono_tz::Tz;
 
 use crate::config::{AgentConfig, CallbackField, DialogSettings, SupportMode, TransferTarget};
 use crate::events::{CallEvent, Decision, EventLine};
-use crate::prompts::{fill, FieldWords, Language, PromptError, Prompts};
+use crate::language::{fill, FieldWords, Language, PromptError, Prompts};
 use crate::tickets::{FieldValue, TicketDraft, TicketKind, TopicEvidence, Triage};
 use crate::topics::{MandatoryTopic, TopicHit};
 use dialog::{Context, Dialog, Reply};

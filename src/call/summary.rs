@@ -3,7 +3,7 @@
 //! sentences, short enough to take in by ear in under 10 seconds: the caller's words are clipped to fit
 //! [`MAX_WORDS`].
 
-use crate::prompts::{fill, PromptError, Prompts};
+use crate::language::{fill, PromptError, Prompts};
 use crate::tickets::{FieldStatus, FieldValue};
 
 /// The whole summary's budget in words: the Piper voice says about 2.9 words a second, so this is under
@@ -163,7 +163,7 @@ pub fn contextual_summary(prompts: &Prompts, brief: &Brief<'_>) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prompts::Language;
+    use crate::language::Language;
 
     fn brief<'a>(evidence: &'a str, fields: &'a [FieldValue], transcript: &'a str) -> Brief<'a> {
         Brief {

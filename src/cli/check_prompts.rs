@@ -36,7 +36,7 @@ fn check_prompts(
     use crate::speech::check::{agent_sentences, check_sentence};
 
     let config = config::load(config_path)?.config;
-    let language = crate::prompts::Language::for_agent(&config.agent)?;
+    let language = crate::language::Language::for_agent(&config.agent)?;
     let prompts = &language.prompts;
     if !prompts.voice.espeak.starts_with("en") {
         anyhow::bail!(

@@ -80,7 +80,7 @@ pub(super) fn agent(f: &mut Findings<'_>, raw: RawAgent) -> (Agent, Range<usize>
     }
     let language = match &raw.language {
         Some(l) if l.get_ref() != "en" => {
-            let why = if crate::prompts::DIALOG_LANGUAGES.contains(&l.get_ref().as_str()) {
+            let why = if crate::language::DIALOG_LANGUAGES.contains(&l.get_ref().as_str()) {
                 "speech recognition (tiny.en) and topic matching are English only; its dialog prompts \
                  exist (prompts/{l}) and can be used through agent.prompts"
             } else {
@@ -125,7 +125,7 @@ pub(super) fn agent(f: &mut Findings<'_>, raw: RawAgent) -> (Agent, Range<usize>
     };
     let prompts_dir = raw.prompts.as_ref().and_then(|p| {
         let dir = PathBuf::from(p.get_ref().trim());
-        match crate::prompts::Phrasebook::from_dir(&dir) {
+        match crate::language::Phrasebook::from_dir(&dir) {
             Ok(_) => Some(dir),
             Err(e) => {
                 f.error("agent.prompts", p.span(), e.to_string());

@@ -26,7 +26,7 @@ pub struct Escalation {
     /// Whether a topic's targets ring one after the other or all at once.
     pub ring: RingOrder,
     /// When people take transfers (`[escalation.hours]`, in `agent.timezone`); `None`: always.
-    pub hours: Option<crate::call::hours::BusinessHours>,
+    pub hours: Option<super::hours::BusinessHours>,
 }
 
 /// How the targets of an escalation ring (`[escalation] ring`).
@@ -120,11 +120,8 @@ struct RawHours {
 const DEFAULT_RING_SECONDS: u32 = 20;
 
 /// `[escalation.hours]`: one window list per weekday and the closed dates.
-fn business_hours(
-    f: &mut Findings<'_>,
-    raw: Spanned<RawHours>,
-) -> crate::call::hours::BusinessHours {
-    use crate::call::hours::{parse_windows, BusinessHours, DAYS};
+fn business_hours(f: &mut Findings<'_>, raw: Spanned<RawHours>) -> super::hours::BusinessHours {
+    use super::hours::{parse_windows, BusinessHours, DAYS};
     let span = raw.span();
     let raw = raw.into_inner();
     let mut hours = BusinessHours::default();

@@ -22,6 +22,7 @@ mod checks;
 mod env;
 mod escalation;
 mod findings;
+pub mod hours;
 mod matching;
 mod providers;
 mod routing;
@@ -256,4 +257,12 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded, ConfigError> {
         },
         warnings: f.warnings,
     })
+}
+
+impl crate::language::Language {
+    /// The agent's language, speaking the business's own prompts when `agent.prompts` names them. Written
+    /// here rather than in `language`, which takes plain values so that it never imports `config`.
+    pub fn for_agent(agent: &Agent) -> Result<Self, crate::language::PromptError> {
+        Self::configured(&agent.language, agent.prompts.as_deref())
+    }
 }

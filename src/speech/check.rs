@@ -9,7 +9,7 @@ use crate::asr::{AsrError, Transcriber};
 use crate::audio::resample::{resample, TARGET_RATE};
 use crate::call::dialog::question;
 use crate::config::{CallbackField, FieldType};
-use crate::prompts::{fill, FieldWords, PromptError, Prompts};
+use crate::language::{fill, FieldWords, PromptError, Prompts};
 
 use super::{SpeechError, SpeechSynth};
 

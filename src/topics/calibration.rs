@@ -8,6 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// `[calibration]` of a language's matcher pack: declared with the language's data, fitted and applied here.
+pub use crate::language::matching::Calibration;
+
 /// What the matcher measured for one topic on one utterance.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Features {
@@ -30,19 +33,6 @@ impl Features {
             f64::from(self.lexical),
         ]
     }
-}
-
-/// `[calibration]` in `prompts/<lang>/matcher.toml`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Calibration {
-    pub bias: f32,
-    pub semantic: f32,
-    pub ordinary: f32,
-    pub rival: f32,
-    pub lexical: f32,
-    /// Default confidence a topic needs to fire.
-    pub threshold: f32,
 }
 
 impl Calibration {

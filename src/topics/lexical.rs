@@ -4,7 +4,7 @@
 
 use super::text::{Normaliser, Term};
 use super::{MandatoryTopic, TopicError, TopicMatcher, TopicScore};
-use crate::prompts::Lexicon;
+use crate::language::Lexicon;
 
 /// Default share of a phrase's terms that must be heard.
 pub const DEFAULT_THRESHOLD: f32 = 0.6;
@@ -112,7 +112,7 @@ impl TopicMatcher for LexicalMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prompts::Language;
+    use crate::language::Language;
     use crate::topics::TopicKind;
 
     fn matcher() -> LexicalMatcher {

@@ -45,6 +45,19 @@ pub struct MandatoryTopic {
     pub kind: TopicKind,
 }
 
+/// A language's built-in topic (the caller asks for a person) is an escalation at the default threshold.
+impl From<crate::language::BuiltinTopic> for MandatoryTopic {
+    fn from(t: crate::language::BuiltinTopic) -> Self {
+        MandatoryTopic {
+            id: t.id,
+            text: t.text,
+            examples: t.examples,
+            threshold: None,
+            kind: TopicKind::Escalation,
+        }
+    }
+}
+
 /// How well one utterance matches one topic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TopicScore {

@@ -1,43 +1,8 @@
 //! How a topic description becomes what a caller would say, and how a negated utterance is taken apart.
-//! Pure text; the words come from `prompts/<lang>/matcher.toml`.
+//! Pure text; the words come from `prompts/<lang>/matcher.toml`, whose types ([`Describe`], [`Negation`],
+//! [`Inquiry`]) are declared in [`crate::language::matching`] and read here.
 
-use serde::Deserialize;
-
-/// `[describe]`: rewriting descriptions ("Customer wants to cancel an order or a plan") into caller phrases.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Describe {
-    pub subjects: Vec<String>,
-    pub first_person: Vec<(String, String)>,
-    pub determiners: Vec<String>,
-    pub separators: Vec<String>,
-}
-
-/// `[negation]`: turning negations positive and finding the clauses they govern.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Negation {
-    pub positive_forms: Vec<(String, String)>,
-    /// Words after a negation that it governs.
-    pub scope_words: usize,
-    /// Negative-looking phrases that do not negate a request ("I don't know how to cancel").
-    pub not_negating: Vec<String>,
-    pub clause_breaks: Vec<String>,
-}
-
-/// `[inquiry]`: questions about a topic ("what is your cancellation policy?") that are not requests.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Inquiry {
-    /// How a question opens.
-    pub openers: Vec<String>,
-    /// What such a question asks about: a property of the topic, not the topic itself.
-    pub attributes: Vec<String>,
-    /// Words that make it a request after all ("I want to cancel, what is the fee?").
-    pub requests: Vec<String>,
-    /// What an inquiry's confidence is multiplied by.
-    pub factor: f32,
-}
+pub use crate::language::matching::{Describe, Inquiry, Negation};
 
 impl Inquiry {
     /// Whether `utterance` asks about a property (policy, fee, hours, ...) without requesting anything.
@@ -249,7 +214,7 @@ fn split_keep_order(text: &str, separators: &[String]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::prompts::Language;
+    use crate::language::Language;
 
     #[test]
     fn descriptions_become_caller_phrases_per_enumerated_object() {

@@ -5,7 +5,7 @@
 //! only: scoring them is [`super::semantic`]'s, acting on a hit is the call core's.
 
 use crate::config::{AgentConfig, SupportMode};
-use crate::prompts::Language;
+use crate::language::Language;
 
 use super::semantic::{SharedEmbedder, TopicIndex};
 use super::{MandatoryTopic, TopicError, TopicKind};
@@ -17,7 +17,7 @@ pub fn call_topics(config: &AgentConfig, language: &Language) -> Vec<MandatoryTo
     if config.agent.support == SupportMode::Decide
         && !topics.iter().any(|t| t.id == language.person_request.id)
     {
-        topics.push(language.person_request.clone());
+        topics.push(language.person_request.clone().into());
     }
     topics
 }

@@ -14,7 +14,7 @@ use super::lexical::LexicalMatcher;
 use super::phrasing::{Inquiry, Negation};
 use super::{MandatoryTopic, TopicError, TopicMatcher, TopicScore};
 use crate::config::MatchingSettings;
-use crate::prompts::Language;
+use crate::language::Language;
 
 /// How much closer to a topic the positive form of a negated clause must be before what the negation
 /// governs is set aside (cosine units): below it the negation is not about the topic.

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::prompts::Lexicon;
+use crate::language::Lexicon;
 
 /// A compiled [`Lexicon`].
 #[derive(Debug, Clone)]
@@ -129,7 +129,7 @@ impl Normaliser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prompts::Language;
+    use crate::language::Language;
 
     fn keys(text: &str) -> Vec<String> {
         let en = Language::load("en").unwrap();

@@ -1,21 +1,8 @@
 //! Short answers to the dialog's questions: yes or no, declining, asking to hear the question again,
 //! correcting the last answer, picking one of a few options, and numbers.
 
-use serde::Deserialize;
-
-use super::phone::NumberWords;
-use super::words::{match_at, tokens, Cardinals};
-
-/// `[answers]` of `prompts/<lang>/fields.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnswerWords {
-    pub yes: Vec<String>,
-    pub no: Vec<String>,
-    pub decline: Vec<String>,
-    pub repeat: Vec<String>,
-    pub correction: Vec<String>,
-}
+use super::words::{match_at, tokens};
+use crate::language::fields::{AnswerWords, Cardinals, NumberWords};
 
 /// How many words may follow a short answer's phrase before the answer is about something else
 /// ("no thanks, I'm fine" declines; "no thanks to your billing department I was charged twice" does not).
@@ -97,8 +84,8 @@ pub fn number(answer: &str, digits: &NumberWords, cardinals: &Cardinals) -> Opti
 mod tests {
     use super::*;
 
-    fn en() -> crate::prompts::FieldWords {
-        crate::prompts::Language::load("en").unwrap().fields
+    fn en() -> crate::language::FieldWords {
+        crate::language::Language::load("en").unwrap().fields
     }
 
     #[test]

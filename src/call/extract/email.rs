@@ -1,21 +1,8 @@
 //! E-mail addresses as callers say them ("john dot smith at gmail dot com", "j o h n at example dot org")
 //! or as the recogniser sometimes writes them ("john.smith@gmail.com").
 
-use std::collections::HashMap;
-
-use serde::Deserialize;
-
 use super::words::{match_at, tokens};
-
-/// `[email]` of `prompts/<lang>/fields.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmailWords {
-    pub at: Vec<String>,
-    pub dot: Vec<String>,
-    pub symbols: HashMap<String, String>,
-    pub filler: Vec<String>,
-}
+use crate::language::fields::EmailWords;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmailError {
@@ -143,7 +130,7 @@ mod tests {
     use super::*;
 
     fn words() -> EmailWords {
-        crate::prompts::Language::load("en").unwrap().fields.email
+        crate::language::Language::load("en").unwrap().fields.email
     }
 
     #[test]

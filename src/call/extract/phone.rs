@@ -5,21 +5,7 @@
 //! or the international prefix 00. A national number gets the agent's own country calling code: a NANP
 //! number is 10 digits (or 11 starting with 1), elsewhere the trunk prefix 0 is dropped.
 
-use std::collections::HashMap;
-
-use serde::Deserialize;
-
-/// `[numbers]` of `prompts/<lang>/fields.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NumberWords {
-    /// `digits[d]` are the words for digit `d`.
-    pub digits: Vec<Vec<String>>,
-    pub repeats: HashMap<String, usize>,
-    pub zeros: HashMap<String, usize>,
-    pub plus: Vec<String>,
-    pub between: Vec<String>,
-}
+use crate::language::fields::NumberWords;
 
 /// Why an answer is not a phone number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -217,7 +203,7 @@ mod tests {
     use super::*;
 
     fn words() -> NumberWords {
-        crate::prompts::Language::load("en")
+        crate::language::Language::load("en")
             .expect("English loads")
             .fields
             .numbers

@@ -6,70 +6,13 @@
 //! words are data (`[time]` of `prompts/<lang>/fields.toml`); an hour said without am/pm is taken in the
 //! part of the day the caller named, else within business hours (3 is 3 pm, 9 is 9 am).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
-use serde::Deserialize;
 
-use super::words::{match_at, tokens, Cardinals};
-use crate::prompts::{fill, PromptError};
-
-/// `[time]` of `prompts/<lang>/fields.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimeWords {
-    pub days: HashMap<String, i64>,
-    pub weekdays: Vec<Vec<String>>,
-    pub parts: HashMap<String, [u32; 2]>,
-    pub business_hours: [u32; 2],
-    pub after: Vec<String>,
-    pub before: Vec<String>,
-    pub at: Vec<String>,
-    pub between: Vec<String>,
-    pub until: Vec<String>,
-    pub am: Vec<String>,
-    pub pm: Vec<String>,
-    pub oclock: Vec<String>,
-    pub noon: Vec<String>,
-    pub midnight: Vec<String>,
-    pub half_past: Vec<String>,
-    pub quarter_past: Vec<String>,
-    pub quarter_to: Vec<String>,
-    pub within: Vec<String>,
-    pub half: Vec<String>,
-    pub units: HashMap<String, u64>,
-    pub now: Vec<String>,
-    pub any: Vec<String>,
-}
-
-/// `[time]` of `prompts/<lang>/prompts.toml`: how a callback time is said back.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimePrompts {
-    pub today: String,
-    pub tomorrow: String,
-    /// `{weekday}`.
-    pub weekday: String,
-    /// Monday first.
-    pub weekdays: Vec<String>,
-    /// `{clock}`.
-    pub at: String,
-    pub after: String,
-    pub before: String,
-    /// `{start}`, `{end}`.
-    pub between: String,
-    pub now: String,
-    pub any: String,
-    /// `{hour}`, `{minutes}` (empty on the hour, else `minutes`), `{meridiem}`.
-    pub clock: String,
-    /// `{mm}`.
-    pub minutes: String,
-    pub am: String,
-    pub pm: String,
-    pub noon: String,
-    pub midnight: String,
-}
+use super::words::{match_at, tokens};
+use crate::language::fields::{Cardinals, TimeWords};
+use crate::language::prompts::TimePrompts;
+use crate::language::{fill, PromptError};
 
 /// A callback time: a moment (`end` is `None`) or a window.
 #[derive(Debug, Clone, PartialEq)]
@@ -637,7 +580,7 @@ pub fn spoken_clock(hour24: u32, minute: u32, say: &TimePrompts) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prompts::Phrasebook;
+    use crate::language::Phrasebook;
 
     /// Monday 23 November 2026, 10:20 in New York.
     fn now() -> DateTime<Tz> {

@@ -1,9 +1,7 @@
 //! Words as the recogniser writes them: one normalisation for every extractor, phrase lookup (longest
 //! phrase first, whole words only) and numbers said as words.
 
-use std::collections::HashMap;
-
-use serde::Deserialize;
+use crate::language::fields::Cardinals;
 
 /// `text` lower-cased and split into words. Punctuation goes, except inside figures ("3:30", "4.5") and
 /// apostrophes inside words ("don't"); "a.m." and "p.m." become "am" and "pm", and "3pm" becomes "3 pm".
@@ -64,15 +62,6 @@ fn tokens_of(phrase: &str) -> Vec<String> {
 /// True when the whole answer is one of `phrases` (fillers such as "um" aside is the caller's job).
 pub fn is_exactly<S: AsRef<str>>(tokens: &[String], phrases: &[S]) -> bool {
     match_at(tokens, 0, phrases) == Some(tokens.len()) && !tokens.is_empty()
-}
-
-/// `[cardinals]` of `prompts/<lang>/fields.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Cardinals {
-    pub units: HashMap<String, u64>,
-    pub scales: HashMap<String, u64>,
-    pub joiners: Vec<String>,
 }
 
 impl Cardinals {
@@ -156,7 +145,7 @@ mod tests {
 
     #[test]
     fn cardinals_from_words() {
-        let en = crate::prompts::Language::load("en")
+        let en = crate::language::Language::load("en")
             .unwrap()
             .fields
             .cardinals;

@@ -1,31 +1,21 @@
-//! Every sentence the agent speaks and every template it writes, loaded from `prompts/<language>/`.
+//! Every sentence the agent speaks and every template it writes (`prompts/<lang>/prompts.toml`), the checks
+//! an edited copy must pass, and [`fill`], which puts a call's values into a template.
 //!
-//! The English files are compiled in so the binary works from anywhere; the text stays data, editable in
-//! `prompts/`, never string literals in the code.
-
-use std::collections::HashMap;
+//! Data and string templating only: when a sentence is said is the call core's business (`call`), how a
+//! callback time is worked out is `call::extract::when`'s.
 
 use serde::Deserialize;
-
-use crate::topics::calibration::Calibration;
-use crate::topics::phrasing::{Describe, Inquiry, Negation};
-use crate::topics::{MandatoryTopic, TopicKind};
-
-const EN_PROMPTS: &str = include_str!("../prompts/en/prompts.toml");
-const EN_LEXICON: &str = include_str!("../prompts/en/lexicon.toml");
-const EN_TOPICS: &str = include_str!("../prompts/en/topics.toml");
-const EN_MATCHER: &str = include_str!("../prompts/en/matcher.toml");
-const EN_FIELDS: &str = include_str!("../prompts/en/fields.toml");
-const ES_PROMPTS: &str = include_str!("../prompts/es/prompts.toml");
-const ES_FIELDS: &str = include_str!("../prompts/es/fields.toml");
-
-/// Languages whose dialog (what the agent says and how answers are understood) ships with the binary.
-pub const DIALOG_LANGUAGES: [&str; 2] = ["en", "es"];
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PromptError {
     #[error("no prompts for language {0:?} (available: en)")]
     Language(String),
+    /// A language whose dialog ships (`es`) but whose topic matching does not: calls cannot run in it.
+    #[error(
+        "language {0:?} has dialog prompts but no topic matching (lexicon, semantic packs and tiny.en \
+         recognition are English only)"
+    )]
+    DialogOnly(String),
     #[error("cannot read {path}: {reason}")]
     Read { path: String, reason: String },
     #[error("prompts/{language}/{file} is invalid: {reason}")]
@@ -127,6 +117,34 @@ pub struct CallPrompts {
     pub goodbye: String,
 }
 
+/// `[time]` of `prompts/<lang>/prompts.toml`: how a callback time is said back.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimePrompts {
+    pub today: String,
+    pub tomorrow: String,
+    /// `{weekday}`.
+    pub weekday: String,
+    /// Monday first.
+    pub weekdays: Vec<String>,
+    /// `{clock}`.
+    pub at: String,
+    pub after: String,
+    pub before: String,
+    /// `{start}`, `{end}`.
+    pub between: String,
+    pub now: String,
+    pub any: String,
+    /// `{hour}`, `{minutes}` (empty on the hour, else `minutes`), `{meridiem}`.
+    pub clock: String,
+    /// `{mm}`.
+    pub minutes: String,
+    pub am: String,
+    pub pm: String,
+    pub noon: String,
+    pub midnight: String,
+}
+
 /// How the language is voiced by the local speech engines.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -144,7 +162,7 @@ pub struct Prompts {
     pub escalation: EscalationPrompts,
     pub callback: CallbackPrompts,
     pub dialog: DialogPrompts,
-    pub time: crate::call::extract::when::TimePrompts,
+    pub time: TimePrompts,
     pub caller: CallerPrompts,
 }
 
@@ -362,188 +380,6 @@ pub fn placeholders(template: &str) -> Vec<String> {
     out
 }
 
-/// Vocabulary of the lexical matcher (`prompts/<lang>/lexicon.toml`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Lexicon {
-    pub concepts: HashMap<String, Vec<String>>,
-    pub filler: Vec<String>,
-    pub stop: Vec<String>,
-    pub positive: Vec<String>,
-    pub negation: Vec<String>,
-}
-
-/// `prompts/<lang>/matcher.toml`: how the semantic matcher reads the language.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MatcherPack {
-    pub describe: Describe,
-    pub negation: Negation,
-    pub inquiry: Inquiry,
-    pub ordinary: OrdinaryRequests,
-    pub calibration: Calibration,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrdinaryRequests {
-    pub requests: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct BuiltinTopics {
-    topic: Vec<BuiltinTopic>,
-}
-
-#[derive(Deserialize)]
-struct BuiltinTopic {
-    id: String,
-    text: String,
-    examples: Vec<String>,
-}
-
-/// `prompts/<lang>/fields.toml`: how callers say the values the callback dialog collects.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FieldWords {
-    pub numbers: crate::call::extract::phone::NumberWords,
-    pub cardinals: crate::call::extract::words::Cardinals,
-    pub answers: crate::call::extract::answers::AnswerWords,
-    pub email: crate::call::extract::email::EmailWords,
-    pub time: crate::call::extract::when::TimeWords,
-}
-
-/// What the agent says and how it understands answers, in one language: `prompts.toml` and `fields.toml`.
-#[derive(Debug, Clone)]
-pub struct Phrasebook {
-    pub prompts: Prompts,
-    pub fields: FieldWords,
-}
-
-impl Phrasebook {
-    fn parse(language: &str, prompts: &str, fields: &str) -> Result<Self, PromptError> {
-        let invalid = |file, reason: String| PromptError::Invalid {
-            language: language.to_string(),
-            file,
-            reason,
-        };
-        let prompts: Prompts =
-            toml::from_str(prompts).map_err(|e| invalid("prompts.toml", e.to_string()))?;
-        prompts
-            .validate()
-            .map_err(|reason| invalid("prompts.toml", reason))?;
-        let fields: FieldWords =
-            toml::from_str(fields).map_err(|e| invalid("fields.toml", e.to_string()))?;
-        if fields.numbers.digits.len() != 10 {
-            return Err(invalid(
-                "fields.toml",
-                "[numbers] digits must list the words of each digit 0 to 9".into(),
-            ));
-        }
-        if fields.time.weekdays.len() != 7 {
-            return Err(invalid(
-                "fields.toml",
-                "[time] weekdays must list 7 days, Monday first".into(),
-            ));
-        }
-        Ok(Self { prompts, fields })
-    }
-
-    /// The built-in phrasebook of `code` (`en`, `es`).
-    pub fn builtin(code: &str) -> Result<Self, PromptError> {
-        match code {
-            "en" => Self::parse(code, EN_PROMPTS, EN_FIELDS),
-            "es" => Self::parse(code, ES_PROMPTS, ES_FIELDS),
-            other => Err(PromptError::Language(other.to_string())),
-        }
-    }
-
-    /// A business's own edited copy: `dir/prompts.toml` and `dir/fields.toml`, each complete.
-    pub fn from_dir(dir: &std::path::Path) -> Result<Self, PromptError> {
-        let read = |file: &str| {
-            let path = dir.join(file);
-            std::fs::read_to_string(&path).map_err(|e| PromptError::Read {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })
-        };
-        let language = dir.file_name().map_or_else(
-            || dir.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        Self::parse(&language, &read("prompts.toml")?, &read("fields.toml")?)
-    }
-}
-
-/// Everything language-specific the core needs.
-#[derive(Debug, Clone)]
-pub struct Language {
-    pub prompts: Prompts,
-    pub lexicon: Lexicon,
-    pub matcher: MatcherPack,
-    pub fields: FieldWords,
-    /// The built-in "caller asks for a person" topic used by `support = "decide"`.
-    pub person_request: MandatoryTopic,
-}
-
-impl Language {
-    /// The built-in language `code`: its phrasebook and the packs of the topic matcher.
-    pub fn load(code: &str) -> Result<Self, PromptError> {
-        let book = Phrasebook::builtin(code)?;
-        Self::with_phrasebook(code, book)
-    }
-
-    /// The agent's language, speaking the business's own prompts when `agent.prompts` names them.
-    pub fn for_agent(agent: &crate::config::Agent) -> Result<Self, PromptError> {
-        match &agent.prompts {
-            Some(dir) => Self::with_phrasebook(&agent.language, Phrasebook::from_dir(dir)?),
-            None => Self::load(&agent.language),
-        }
-    }
-
-    /// The language `code` speaking `book` (a business's edited prompts).
-    pub fn with_phrasebook(code: &str, book: Phrasebook) -> Result<Self, PromptError> {
-        // Topic matching (lexicon, semantic packs, tiny.en recognition) is English only.
-        if code != "en" {
-            return Err(PromptError::Language(code.to_string()));
-        }
-        let invalid = |file, e: toml::de::Error| PromptError::Invalid {
-            language: code.to_string(),
-            file,
-            reason: e.to_string(),
-        };
-        let Phrasebook { prompts, fields } = book;
-        let lexicon: Lexicon =
-            toml::from_str(EN_LEXICON).map_err(|e| invalid("lexicon.toml", e))?;
-        let matcher: MatcherPack =
-            toml::from_str(EN_MATCHER).map_err(|e| invalid("matcher.toml", e))?;
-        let topics: BuiltinTopics =
-            toml::from_str(EN_TOPICS).map_err(|e| invalid("topics.toml", e))?;
-        let person = topics
-            .topic
-            .into_iter()
-            .find(|t| t.id == "person_request")
-            .ok_or_else(|| PromptError::Invalid {
-                language: code.to_string(),
-                file: "topics.toml",
-                reason: "no `person_request` topic".into(),
-            })?;
-        Ok(Self {
-            prompts,
-            lexicon,
-            matcher,
-            fields,
-            person_request: MandatoryTopic {
-                id: person.id,
-                text: person.text,
-                examples: person.examples,
-                threshold: None,
-                kind: TopicKind::Escalation,
-            },
-        })
-    }
-}
-
 /// Fills `{name}` placeholders; every placeholder in the template must have a value.
 pub fn fill(template: &str, values: &[(&str, &str)]) -> Result<String, PromptError> {
     let mut out = String::with_capacity(template.len() + 64);
@@ -574,33 +410,6 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> Result<String, PromptErr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn english_loads() {
-        let en = Language::load("en").expect("english prompts");
-        assert!(en.prompts.escalation.summary.contains("{topic}"));
-        assert!(!en.person_request.examples.is_empty());
-    }
-
-    #[test]
-    fn every_dialog_language_loads_and_validates() {
-        for code in DIALOG_LANGUAGES {
-            let book = Phrasebook::builtin(code).unwrap_or_else(|e| panic!("{code}: {e}"));
-            assert!(!book.prompts.fixed_sentences().is_empty());
-        }
-    }
-
-    #[test]
-    fn edited_prompts_are_checked() {
-        let mut p = Phrasebook::builtin("en").unwrap().prompts;
-        p.dialog.confirm = "I have {valeu}. Right?".into();
-        let err = p.validate().unwrap_err();
-        assert!(err.contains("dialog.confirm uses {valeu}"), "{err}");
-        assert!(err.contains("dialog.confirm must contain {value}"), "{err}");
-        let missing = EN_PROMPTS.replace("goodbye =", "# goodbye =");
-        let err = Phrasebook::parse("en", &missing, EN_FIELDS).unwrap_err();
-        assert!(err.to_string().contains("goodbye"), "{err}");
-    }
 
     #[test]
     fn placeholders_fill_or_fail() {
