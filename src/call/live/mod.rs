@@ -458,10 +458,11 @@ impl LiveCall {
     }
 
     /// The next clock time something is due: the next frame while the agent speaks (or a prompt is owed
-    /// its "played"), else the idle guard.
+    /// its "played"), else the idle guard. Nothing once the stream is ending: a timeout does nothing then,
+    /// and the idle guard that ended it lies in the past, so a driver sleeping until it would spin.
     fn deadline(&self) -> u64 {
         let idle = self.last_message + IDLE_MS;
-        if self.parked_at.is_some() || self.released {
+        if self.parked_at.is_some() || self.released || self.ending {
             return u64::MAX;
         }
         let pacing = self.call.is_speaking()
