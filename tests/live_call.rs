@@ -14,9 +14,9 @@ use switchboard::call::live::{
 use switchboard::call::{Call, CallSetup, Hearing};
 use switchboard::config;
 use switchboard::events::{CallEvent, Decision};
-use switchboard::prompts::{Language, Prompts};
-use switchboard::replay::call_topics;
+use switchboard::language::{Language, Prompts};
 use switchboard::tickets::{TicketDraft, TicketKind};
+use switchboard::topics::call_topics;
 use switchboard::topics::{TopicHit, TopicKind};
 
 const RATE: u32 = 8_000;
