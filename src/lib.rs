@@ -1,7 +1,7 @@
 //! switchboard: a runtime for AI phone agents that never lets a caller slip through.
 //!
 //! The call core ([`call`]) is a sans-IO state machine; everything else is an engine or an adapter around
-//! it. See `../shared/ARCHITECTURE.md` and the README.
+//! it. See `docs/ARCHITECTURE.md` and the README.
 
 pub mod asr;
 pub mod audio;

@@ -2,7 +2,7 @@
 //!
 //! The encoder normally processes a fixed 30 s window. Phone utterances are a few seconds, so by default the
 //! encoder context is sized to the utterance (`audio_ctx`): 50 positions per second plus a margin, because a
-//! window cut tighter than the audio makes whisper repeat itself (measured in ../shared/MODELS.md).
+//! window cut tighter than the audio makes whisper repeat itself (measured when the margin was chosen; BENCHMARKS.md compares sized and full windows).
 
 use std::sync::Arc;
 

@@ -24,27 +24,12 @@ pub fn spoken_opening(
 
 #[cfg(test)]
 mod tests {
-    use chrono::{NaiveDate, TimeZone, Utc};
 
     use super::*;
-    use crate::config::hours::parse_windows;
+    use chrono::NaiveDate;
+
+    use crate::config::hours::fixtures::{ny, weekdays_nine_to_five};
     use crate::language::Language;
-
-    fn weekdays_nine_to_five() -> BusinessHours {
-        let mut hours = BusinessHours::default();
-        for day in 0..5 {
-            hours.week[day] = parse_windows("09:00-12:00, 13:00-17:00").unwrap();
-        }
-        hours.closed = vec![NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()];
-        hours
-    }
-
-    fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        chrono_tz::America::New_York
-            .with_ymd_and_hms(y, m, d, h, min, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     #[test]
     fn the_next_opening_is_said_as_a_caller_would() {

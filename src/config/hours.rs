@@ -81,11 +81,13 @@ impl BusinessHours {
     }
 }
 
+/// Fixtures shared by the tests of business hours here and of how openings are said (`call::hours`).
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
 
-    fn weekdays_nine_to_five() -> BusinessHours {
+    /// Weekdays 9-12 and 13-17, closed on Christmas Day 2026.
+    pub fn weekdays_nine_to_five() -> BusinessHours {
         let mut hours = BusinessHours::default();
         for day in 0..5 {
             hours.week[day] = parse_windows("09:00-12:00, 13:00-17:00").unwrap();
@@ -94,12 +96,19 @@ mod tests {
         hours
     }
 
-    fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    /// A moment in New York.
+    pub fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         chrono_tz::America::New_York
             .with_ymd_and_hms(y, m, d, h, min, 0)
             .unwrap()
             .with_timezone(&Utc)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{ny, weekdays_nine_to_five};
+    use super::*;
 
     #[test]
     fn open_within_a_window_in_the_agents_zone_only() {

@@ -16,7 +16,7 @@ use crate::speech::espeak::Espeak;
 use crate::speech::SpeechSynth;
 use peer::{play_twilio, Peer, Report};
 
-/// The call of the Pipecat anchor (../shared/peers/pipecat/README.md): one sentence, 1 s of silence each
+/// The call of the Pipecat anchor (BENCHMARKS.md, "Live server under load"): one sentence, 1 s of silence each
 /// side. Speech ends with the topic, so an answer before the end of speech means a partial decided.
 pub const ANCHOR_SENTENCE: &str =
     "Hi, good morning. I have been a customer for six years. I want to cancel my contract and speak to a manager.";
