@@ -51,6 +51,10 @@ pub struct ReplayOptions {
     pub at: Option<chrono::DateTime<chrono::Utc>>,
     /// How the recogniser's latency is modelled.
     pub latency: RecogniserLatency,
+    /// Decide on partial transcripts as the live call does (on the live call-time grid). Off by default for
+    /// now: with it, a short call decides before its speech ends, so its log has no `speech_end` line,
+    /// which the event contract promises today.
+    pub partials: bool,
 }
 
 /// What a replay ended with.
@@ -135,7 +139,9 @@ pub async fn replay(
         min_audio_ms: 20,
         echoes_marks: false,
         ring_all: false,
-        partial_confidence: Some(engines.config().matching.partial_confidence),
+        partial_confidence: options
+            .partials
+            .then_some(engines.config().matching.partial_confidence),
         provider: "replay".into(),
     };
     let mut live = LiveCall::answer(call, line, 0)?;

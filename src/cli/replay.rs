@@ -33,6 +33,9 @@ pub struct ReplayArgs {
     /// hours and relative callback times are read from it.
     #[arg(long, value_parser = parse_moment)]
     at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Decide on partial transcripts as the live call does (on its call-time grid).
+    #[arg(long)]
+    partials: bool,
     /// How the recogniser's latency is modelled: `measured` (default: each answer lands as late as this
     /// machine took, as on a live call) or `zero` (at once: deterministic, earlier than live).
     #[arg(long, default_value = "measured", value_parser = parse_latency)]
@@ -80,6 +83,7 @@ pub fn run(models: &ModelDir, args: ReplayArgs) -> Result<ExitCode> {
         call_id: None,
         at: args.at,
         latency: args.latency,
+        partials: args.partials,
     };
     runtime.block_on(replay_calls(
         models,
